@@ -1,0 +1,8 @@
+/** Unit tests: fast, no cluster, no network. Lab and conformance suites have their own configs. */
+module.exports = {
+    testEnvironment: 'node',
+    roots: ['<rootDir>/test/unit'],
+    testMatch: ['**/*.test.ts'],
+    transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+    testTimeout: 10000,
+};

@@ -1,0 +1,115 @@
+/**
+ * The untyped Kubernetes object the actions work on. Items stay untyped (no field is ever dropped);
+ * typed views from @kubevirt-ui-ext/kubevirt-api are used only to read them (src/kube/models.ts).
+ */
+import { describeItem, type ItemRef } from '../errors';
+
+export interface OwnerReference {
+    apiVersion?: string;
+    kind?: string;
+    name?: string;
+    uid?: string;
+    controller?: boolean;
+}
+
+export interface ObjectMeta {
+    name?: string;
+    generateName?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+    [key: string]: unknown;
+}
+
+export interface KubeObject {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: ObjectMeta;
+    spec?: unknown;
+    status?: unknown;
+    [key: string]: unknown;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+export function nameOf(obj: KubeObject): string {
+    return typeof obj.metadata?.name === 'string' ? obj.metadata.name : '';
+}
+
+export function namespaceOf(obj: KubeObject): string {
+    return typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : '';
+}
+
+export function labelsOf(obj: KubeObject): Record<string, string> {
+    const labels = obj.metadata?.labels;
+    return isRecord(labels) ? (labels as Record<string, string>) : {};
+}
+
+export function annotationsOf(obj: KubeObject): Record<string, string> {
+    const annotations = obj.metadata?.annotations;
+    return isRecord(annotations) ? (annotations as Record<string, string>) : {};
+}
+
+export function ownerReferencesOf(obj: KubeObject): OwnerReference[] {
+    const refs = obj.metadata?.ownerReferences;
+    return Array.isArray(refs) ? refs.filter(isRecord) : [];
+}
+
+export function refOf(obj: KubeObject): ItemRef {
+    return { kind: obj.kind, namespace: namespaceOf(obj), name: nameOf(obj) };
+}
+
+export function describe(obj: KubeObject): string {
+    return describeItem(refOf(obj));
+}
+
+/** Sets (or with undefined, removes) a label, creating metadata.labels as needed. Mutates obj. */
+export function setLabel(obj: KubeObject, key: string, value: string | undefined): void {
+    setMetaMapEntry(obj, 'labels', key, value);
+}
+
+/** Sets (or with undefined, removes) an annotation. Mutates obj. */
+export function setAnnotation(obj: KubeObject, key: string, value: string | undefined): void {
+    setMetaMapEntry(obj, 'annotations', key, value);
+}
+
+function setMetaMapEntry(obj: KubeObject, field: 'labels' | 'annotations', key: string, value: string | undefined): void {
+    obj.metadata ??= {};
+    const current = isRecord(obj.metadata[field]) ? (obj.metadata[field] as Record<string, string>) : undefined;
+    if (value === undefined) {
+        if (!current || !(key in current)) return;
+        delete current[key];
+        if (Object.keys(current).length === 0) delete obj.metadata[field];
+        return;
+    }
+    obj.metadata[field] = { ...(current ?? {}), [key]: value };
+}
+
+/** Reads a nested value by path without throwing on missing or non-object intermediate values. */
+export function pathGet(value: unknown, path: readonly (string | number)[]): unknown {
+    let current: unknown = value;
+    for (const segment of path) {
+        if (typeof segment === 'number') {
+            if (!Array.isArray(current)) return undefined;
+            current = current[segment];
+        } else {
+            if (!isRecord(current)) return undefined;
+            current = current[segment];
+        }
+    }
+    return current;
+}
+
+export function stringAt(value: unknown, path: readonly (string | number)[]): string | undefined {
+    const found = pathGet(value, path);
+    return typeof found === 'string' ? found : undefined;
+}
+
+export function arrayAt(value: unknown, path: readonly (string | number)[]): unknown[] {
+    const found = pathGet(value, path);
+    return Array.isArray(found) ? found : [];
+}

@@ -1,0 +1,70 @@
+/**
+ * Group-resources the plugin reads or names, and the reference type the graph emits. An ObjectRef is
+ * what Velero calls a ResourceIdentifier: plural lower-case resource, "" for the core group, "" for the
+ * namespace of cluster-scoped objects.
+ */
+
+export interface GroupResource {
+    group: string;
+    resource: string;
+    /** API version used when the plugin reads this resource from the API server. */
+    version: string;
+    namespaced: boolean;
+}
+
+export interface ObjectRef {
+    group: string;
+    resource: string;
+    namespace: string;
+    name: string;
+}
+
+function gr(group: string, resource: string, version: string, namespaced = true): GroupResource {
+    return { group, resource, version, namespaced };
+}
+
+export const R = {
+    pods: gr('', 'pods', 'v1'),
+    pvcs: gr('', 'persistentvolumeclaims', 'v1'),
+    configMaps: gr('', 'configmaps', 'v1'),
+    secrets: gr('', 'secrets', 'v1'),
+    serviceAccounts: gr('', 'serviceaccounts', 'v1'),
+    controllerRevisions: gr('apps', 'controllerrevisions', 'v1'),
+    vms: gr('kubevirt.io', 'virtualmachines', 'v1'),
+    vmis: gr('kubevirt.io', 'virtualmachineinstances', 'v1'),
+    vmirs: gr('kubevirt.io', 'virtualmachineinstancereplicasets', 'v1'),
+    dataVolumes: gr('cdi.kubevirt.io', 'datavolumes', 'v1beta1'),
+    volumeSnapshots: gr('snapshot.storage.k8s.io', 'volumesnapshots', 'v1'),
+    instancetypes: gr('instancetype.kubevirt.io', 'virtualmachineinstancetypes', 'v1beta1'),
+    preferences: gr('instancetype.kubevirt.io', 'virtualmachinepreferences', 'v1beta1'),
+    clusterInstancetypes: gr('instancetype.kubevirt.io', 'virtualmachineclusterinstancetypes', 'v1beta1', false),
+    clusterPreferences: gr('instancetype.kubevirt.io', 'virtualmachineclusterpreferences', 'v1beta1', false),
+    networkAttachmentDefinitions: gr('k8s.cni.cncf.io', 'network-attachment-definitions', 'v1'),
+} as const;
+
+export function ref(resource: GroupResource, namespace: string, name: string): ObjectRef {
+    return { group: resource.group, resource: resource.resource, namespace: resource.namespaced ? namespace : '', name };
+}
+
+/** "persistentvolumeclaims" or "datavolumes.cdi.kubevirt.io": Velero's GroupResource.String(). */
+export function groupResourceString(resource: { group: string; resource: string }): string {
+    return resource.group ? `${resource.resource}.${resource.group}` : resource.resource;
+}
+
+export function refKey(r: ObjectRef): string {
+    return `${groupResourceString(r)}/${r.namespace}/${r.name}`;
+}
+
+/** Removes duplicates, keeping the first occurrence, so the order stays deterministic. */
+export function uniqueRefs(refs: readonly ObjectRef[]): ObjectRef[] {
+    const seen = new Set<string>();
+    const out: ObjectRef[] = [];
+    for (const r of refs) {
+        if (!r.name) continue;
+        const k = refKey(r);
+        if (seen.has(k)) continue;
+        seen.add(k);
+        out.push(r);
+    }
+    return out;
+}

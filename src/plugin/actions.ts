@@ -1,0 +1,37 @@
+/**
+ * The one place where the binary's actions are declared: name, kind, selector and core, each once.
+ */
+import { lazyCluster } from '../cluster/lazy';
+import type { Logger } from '../logging/logger';
+import type { ActionDeclaration } from '../protocol/types';
+import { dataVolumeBackupAction } from '../backup/datavolume';
+import { vmItemBlockAction } from '../backup/itemblock';
+import { pvcBackupAction } from '../backup/pvc';
+import { vmBackupAction } from '../backup/vm';
+import { vmiBackupAction } from '../backup/vmi';
+import { volumeSnapshotBackupAction } from '../backup/volumesnapshot';
+import { podRestoreAction } from '../restore/pod';
+import { pvcRestoreAction } from '../restore/pvc';
+import { vmRestoreAction } from '../restore/vm';
+import { vmiRestoreAction } from '../restore/vmi';
+import { volumeSnapshotRestoreAction } from '../restore/volumesnapshot';
+import { backupDeclaration, itemBlockDeclaration, restoreDeclaration, type ClusterProvider } from './adapter';
+
+export interface Wiring {
+    log: Logger;
+    /** Overrides the process-wide cluster reader (tests). */
+    cluster?: ClusterProvider;
+}
+
+export function buildActions(wiring: Wiring): ActionDeclaration[] {
+    const cluster = wiring.cluster ?? lazyCluster(wiring.log);
+    return [
+        ...[vmBackupAction, vmiBackupAction, dataVolumeBackupAction, pvcBackupAction, volumeSnapshotBackupAction].map((spec) =>
+            backupDeclaration(spec, cluster),
+        ),
+        ...[vmRestoreAction, vmiRestoreAction, pvcRestoreAction, podRestoreAction, volumeSnapshotRestoreAction].map((spec) =>
+            restoreDeclaration(spec, cluster),
+        ),
+        itemBlockDeclaration(vmItemBlockAction, cluster),
+    ];
+}

@@ -1,0 +1,121 @@
+/**
+ * Turns action cores into protocol declarations: decodes the request bytes (losslessly), checks that
+ * the item is a Kubernetes object, runs the core, and encodes the answer. Unchanged items go back as
+ * the exact request bytes. Every failure names the item.
+ */
+import { errorMessage, PluginError } from '../errors';
+import { InvalidJsonError, parseLossless, stringifyLossless } from '../kube/json';
+import type { ActionDeps, BackupActionSpec, ItemBlockActionSpec, RestoreActionSpec } from '../kube/action';
+import { isRecord, refOf, type KubeObject } from '../kube/object';
+import type { ObjectRef } from '../kube/resources';
+import type { Backup, Restore } from '../kube/velero';
+import type { ClusterReader } from '../cluster/reader';
+import type {
+    BackupItemActionDeclaration,
+    CallContext,
+    ItemBlockActionDeclaration,
+    ResourceIdentifier,
+    RestoreItemActionDeclaration,
+} from '../protocol/types';
+
+/** Decodes an item: a JSON object with a non-empty string kind. */
+export function decodeItem(bytes: Buffer, what = 'item'): KubeObject {
+    if (bytes.length === 0) throw new PluginError('InvalidItem', `${what} is empty`);
+    let value: unknown;
+    try {
+        value = parseLossless(bytes);
+    } catch (error) {
+        const reason = error instanceof InvalidJsonError ? error.message : errorMessage(error);
+        throw new PluginError('InvalidItem', `${what} is not valid JSON: ${reason}`);
+    }
+    if (!isRecord(value)) throw new PluginError('InvalidItem', `${what} is not a JSON object`);
+    if (typeof value['kind'] !== 'string' || value['kind'].length === 0) {
+        const name = isRecord(value['metadata']) ? value['metadata']['name'] : undefined;
+        throw new PluginError('InvalidItem', `${what} has no kind`, { item: { name: typeof name === 'string' ? name : undefined } });
+    }
+    if (value['metadata'] !== undefined && !isRecord(value['metadata'])) {
+        throw new PluginError('InvalidItem', `${what} has a metadata field that is not an object`, { item: { kind: value['kind'] } });
+    }
+    return value as KubeObject;
+}
+
+/** Decodes the Backup or Restore. Empty bytes give an empty object: cores decide what they need. */
+function decodeOwner<T>(bytes: Buffer, what: string): T {
+    if (bytes.length === 0) return {} as T;
+    try {
+        const value = parseLossless(bytes);
+        if (!isRecord(value)) throw new Error('not a JSON object');
+        return value as T;
+    } catch (error) {
+        throw new PluginError('InvalidItem', `${what} is not valid JSON: ${errorMessage(error)}`);
+    }
+}
+
+function encode(original: Buffer, item: KubeObject | undefined): Buffer {
+    return item === undefined ? original : Buffer.from(stringifyLossless(item));
+}
+
+function toIdentifiers(refs: readonly ObjectRef[]): ResourceIdentifier[] {
+    return refs.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+}
+
+export type ClusterProvider = () => ClusterReader;
+
+function deps(context: CallContext, cluster: ClusterProvider): ActionDeps {
+    return { cluster: cluster(), log: context.log };
+}
+
+async function guarded<T>(item: KubeObject, run: () => Promise<T>): Promise<T> {
+    try {
+        return await run();
+    } catch (error) {
+        if (error instanceof PluginError) throw error.about(refOf(item));
+        throw new PluginError('Internal', errorMessage(error), { item: refOf(item), cause: error });
+    }
+}
+
+export function backupDeclaration(spec: BackupActionSpec, cluster: ClusterProvider): BackupItemActionDeclaration {
+    return {
+        kind: 'BackupItemActionV2',
+        name: spec.name,
+        selector: spec.appliesTo,
+        async execute(request, context) {
+            const item = decodeItem(request.item);
+            const backup = decodeOwner<Backup>(request.backup, 'backup');
+            const out = await guarded(item, () => spec.execute({ item, backup }, deps(context, cluster)));
+            return { item: encode(request.item, out.item), additionalItems: toIdentifiers(out.additionalItems) };
+        },
+    };
+}
+
+export function restoreDeclaration(spec: RestoreActionSpec, cluster: ClusterProvider): RestoreItemActionDeclaration {
+    return {
+        kind: 'RestoreItemActionV2',
+        name: spec.name,
+        selector: spec.appliesTo,
+        async execute(request, context) {
+            const item = decodeItem(request.item);
+            const itemFromBackup = request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item;
+            const restore = decodeOwner<Restore>(request.restore, 'restore');
+            const out = await guarded(item, () => spec.execute({ item, itemFromBackup, restore }, deps(context, cluster)));
+            return {
+                item: encode(request.item, out.item),
+                additionalItems: toIdentifiers(out.additionalItems),
+                skipRestore: out.skipRestore,
+            };
+        },
+    };
+}
+
+export function itemBlockDeclaration(spec: ItemBlockActionSpec, cluster: ClusterProvider): ItemBlockActionDeclaration {
+    return {
+        kind: 'ItemBlockAction',
+        name: spec.name,
+        selector: spec.appliesTo,
+        async relatedItems(request, context) {
+            const item = decodeItem(request.item);
+            const backup = decodeOwner<Backup>(request.backup, 'backup');
+            return toIdentifiers(await guarded(item, () => spec.relatedItems({ item, backup }, deps(context, cluster))));
+        },
+    };
+}

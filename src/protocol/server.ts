@@ -1,0 +1,273 @@
+/**
+ * The go-plugin gRPC server and Velero's plugin services. It knows the wire (grpc-js, the embedded
+ * descriptors, go-plugin's internal services) and dispatches each call by its `plugin` field to the
+ * registry. It knows nothing of KubeVirt.
+ */
+import { rmSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { fromJSON, type PackageDefinition } from '@grpc/proto-loader';
+import type { INamespace } from 'protobufjs';
+import { toPluginError } from '../errors';
+import type { Logger } from '../logging/logger';
+import descriptors from './generated/descriptors.json';
+import type { ListenAddress } from './handshake';
+import type { Registry } from './registry';
+import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } from './types';
+
+/** Requests carry the item JSON plus the Backup/Restore JSON (twice the item on restore). */
+const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+let cachedDefinition: PackageDefinition | undefined;
+
+export function packageDefinition(): PackageDefinition {
+    cachedDefinition ??= fromJSON(descriptors as unknown as INamespace, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+    return cachedDefinition;
+}
+
+function service(name: string): grpc.ServiceDefinition {
+    const definition = packageDefinition()[name];
+    // Message and enum descriptors carry a `format`; service definitions do not.
+    if (!definition || 'format' in definition) throw new Error(`the embedded descriptor set has no service ${name}`);
+    return definition as grpc.ServiceDefinition;
+}
+
+export interface ServerOptions {
+    registry: Registry;
+    logger: Logger;
+    /** The exact path Velero executed; Velero re-executes it later. */
+    command: string;
+    /** Called once the Shutdown reply has been sent and the server has stopped. */
+    onShutdown: () => void;
+    /** How long Shutdown waits for in-flight calls before forcing the server down. */
+    shutdownGraceMs?: number;
+}
+
+interface WithPlugin {
+    plugin: string;
+}
+
+interface Bytes {
+    item: Buffer;
+}
+
+type AnyStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+function selectorMessage(selector: ResourceSelector): Required<ResourceSelector> {
+    return {
+        includedNamespaces: selector.includedNamespaces ?? [],
+        excludedNamespaces: selector.excludedNamespaces ?? [],
+        includedResources: selector.includedResources ?? [],
+        excludedResources: selector.excludedResources ?? [],
+        selector: selector.selector ?? '',
+    };
+}
+
+function identifiers(items: readonly ResourceIdentifier[]): ResourceIdentifier[] {
+    return items.map((i) => ({ group: i.group, resource: i.resource, namespace: i.namespace, name: i.name }));
+}
+
+function asBuffer(value: unknown): Buffer {
+    return Buffer.isBuffer(value) ? value : Buffer.alloc(0);
+}
+
+export class PluginServer {
+    private readonly server: grpc.Server;
+    private readonly streams = new Set<AnyStream>();
+    private stopping = false;
+
+    constructor(private readonly options: ServerOptions) {
+        this.server = new grpc.Server({
+            'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+            'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+        });
+        this.addGoPluginServices();
+        this.addVeleroServices();
+    }
+
+    /** Binds the listener; resolves with the address to announce in the handshake line. */
+    async listen(address: ListenAddress): Promise<ListenAddress> {
+        const target = address.network === 'unix' ? `unix://${address.address}` : address.address;
+        if (address.network === 'unix') rmSync(address.address, { force: true });
+        const port = await new Promise<number>((resolve, reject) => {
+            this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+                error ? reject(error) : resolve(bound),
+            );
+        });
+        if (address.network === 'unix') return address;
+        return { network: 'tcp', address: `127.0.0.1:${port}` };
+    }
+
+    /** Ends open streams cleanly (status OK) and stops the server; forced after the grace period. */
+    stop(): Promise<void> {
+        this.stopping = true;
+        for (const stream of this.streams) endStream(stream);
+        this.streams.clear();
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => {
+                this.server.forceShutdown();
+                resolve();
+            }, this.options.shutdownGraceMs ?? 1000);
+            this.server.tryShutdown(() => {
+                clearTimeout(timer);
+                resolve();
+            });
+        });
+    }
+
+    private context(kind: ActionKind, plugin: string): CallContext {
+        return { log: this.options.logger.with({ action: plugin, kind }) };
+    }
+
+    /** Wraps an async handler: any failure becomes UNKNOWN with a message naming the item and reason. */
+    private unary<Req, Res>(method: string, handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+        return (call, callback) => {
+            Promise.resolve()
+                .then(() => handler(call.request))
+                .then(
+                    (response) => callback(null, response),
+                    (error: unknown) => {
+                        const failure = toPluginError(error);
+                        const plugin = (call.request as Partial<WithPlugin> | undefined)?.plugin ?? '';
+                        this.options.logger.debug(`${method} failed`, { action: plugin, reason: failure.reason, error: failure.message });
+                        callback({ code: grpc.status.UNKNOWN, details: failure.message });
+                    },
+                );
+        };
+    }
+
+    private addGoPluginServices(): void {
+        this.server.addService(service('grpc.health.v1.Health'), {
+            Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+                const known = call.request.service === '' || call.request.service === 'plugin';
+                if (known) callback(null, { status: 'SERVING' });
+                else callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${call.request.service}` });
+            },
+            Watch: (call: grpc.ServerWritableStream<{ service: string }, unknown>) => {
+                this.track(call);
+                const known = call.request.service === '' || call.request.service === 'plugin';
+                call.write({ status: known ? 'SERVING' : 'SERVICE_UNKNOWN' });
+            },
+        });
+        this.server.addService(service('plugin.GRPCController'), {
+            Shutdown: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+                this.options.logger.debug('shutdown requested');
+                callback(null, {});
+                // Reply first, then stop: the client waits for the reply, then for the process to exit.
+                setImmediate(() => {
+                    void this.stop().then(() => this.options.onShutdown());
+                });
+            },
+        });
+        this.server.addService(service('plugin.GRPCStdio'), {
+            // Logs go straight to stderr, so there is never anything to forward; the stream stays open
+            // until shutdown and then ends with OK, which the client accepts silently.
+            StreamStdio: (call: grpc.ServerWritableStream<unknown, unknown>) => this.track(call),
+        });
+        this.server.addService(service('plugin.GRPCBroker'), {
+            StartStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+                this.track(call);
+                call.on('data', () => undefined);
+                call.on('end', () => endStream(call));
+                call.on('error', () => undefined);
+            },
+        });
+    }
+
+    private track(call: AnyStream): void {
+        if (this.stopping) {
+            endStream(call);
+            return;
+        }
+        this.streams.add(call);
+        call.on('cancelled', () => this.streams.delete(call));
+        call.on('close', () => this.streams.delete(call));
+    }
+
+    private addVeleroServices(): void {
+        const { registry, command } = this.options;
+        this.server.addService(service('generated.PluginLister'), {
+            ListPlugins: this.unary('ListPlugins', async () => ({
+                plugins: registry.list().map((d) => ({ command, kind: d.kind, name: d.name })),
+            })),
+        });
+
+        this.server.addService(service('v2.BackupItemAction'), {
+            AppliesTo: this.unary('BackupItemAction/AppliesTo', async (request: WithPlugin) => ({
+                ResourceSelector: selectorMessage(registry.get('BackupItemActionV2', request.plugin).selector),
+            })),
+            Execute: this.unary('BackupItemAction/Execute', async (request: WithPlugin & Bytes & { backup: Buffer }) => {
+                const action = registry.get('BackupItemActionV2', request.plugin);
+                const result = await action.execute(
+                    { item: asBuffer(request.item), backup: asBuffer(request.backup) },
+                    this.context(action.kind, action.name),
+                );
+                return { item: result.item, additionalItems: identifiers(result.additionalItems), operationID: '', postOperationItems: [] };
+            }),
+            Progress: this.unary('BackupItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
+                registry.get('BackupItemActionV2', request.plugin);
+                throw new Error(`${request.plugin} starts no asynchronous operations; unknown operation ID "${request.operationID}"`);
+            }),
+            Cancel: this.unary('BackupItemAction/Cancel', async (request: WithPlugin) => {
+                registry.get('BackupItemActionV2', request.plugin);
+                return {};
+            }),
+        });
+
+        this.server.addService(service('v2.RestoreItemAction'), {
+            AppliesTo: this.unary('RestoreItemAction/AppliesTo', async (request: WithPlugin) => ({
+                ResourceSelector: selectorMessage(registry.get('RestoreItemActionV2', request.plugin).selector),
+            })),
+            Execute: this.unary(
+                'RestoreItemAction/Execute',
+                async (request: WithPlugin & Bytes & { restore: Buffer; itemFromBackup: Buffer }) => {
+                    const action = registry.get('RestoreItemActionV2', request.plugin);
+                    const result = await action.execute(
+                        { item: asBuffer(request.item), restore: asBuffer(request.restore), itemFromBackup: asBuffer(request.itemFromBackup) },
+                        this.context(action.kind, action.name),
+                    );
+                    return {
+                        item: result.item,
+                        additionalItems: identifiers(result.additionalItems),
+                        skipRestore: result.skipRestore,
+                        operationID: '',
+                        waitForAdditionalItems: result.waitForAdditionalItems ?? false,
+                    };
+                },
+            ),
+            Progress: this.unary('RestoreItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
+                registry.get('RestoreItemActionV2', request.plugin);
+                throw new Error(`${request.plugin} starts no asynchronous operations; unknown operation ID "${request.operationID}"`);
+            }),
+            Cancel: this.unary('RestoreItemAction/Cancel', async (request: WithPlugin) => {
+                registry.get('RestoreItemActionV2', request.plugin);
+                return {};
+            }),
+            AreAdditionalItemsReady: this.unary('RestoreItemAction/AreAdditionalItemsReady', async (request: WithPlugin) => {
+                registry.get('RestoreItemActionV2', request.plugin);
+                return { ready: true };
+            }),
+        });
+
+        this.server.addService(service('v1.ItemBlockAction'), {
+            AppliesTo: this.unary('ItemBlockAction/AppliesTo', async (request: WithPlugin) => ({
+                ResourceSelector: selectorMessage(registry.get('ItemBlockAction', request.plugin).selector),
+            })),
+            GetRelatedItems: this.unary('ItemBlockAction/GetRelatedItems', async (request: WithPlugin & Bytes & { backup: Buffer }) => {
+                const action = registry.get('ItemBlockAction', request.plugin);
+                const related = await action.relatedItems(
+                    { item: asBuffer(request.item), backup: asBuffer(request.backup) },
+                    this.context(action.kind, action.name),
+                );
+                return { relatedItems: identifiers(related) };
+            }),
+        });
+    }
+}
+
+function endStream(stream: AnyStream): void {
+    try {
+        stream.end();
+    } catch {
+        // already closed
+    }
+}
