@@ -2,7 +2,7 @@
  * Entry point of the plugin binary. Velero (through hashicorp/go-plugin) executes it, reads one
  * handshake line from stdout, talks gRPC over a unix socket, and ends it with GRPCController/Shutdown.
  */
-import { writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
 import { Logger } from './logging/logger';
@@ -20,6 +20,24 @@ function guardStdout(log: Logger): void {
     console.trace = toStderr;
 }
 
+/**
+ * Points a standard descriptor at /dev/null. go-plugin's client reads our stdout and stderr pipes in
+ * goroutines that race with its own cmd.Wait(): a pipe still open when the process exits can be closed
+ * under a reader, which logs "error encountered while scanning stdout" / "reading plugin stderr" at
+ * error level (a backup error). Closing the pipes well before exiting gives the readers a clean EOF.
+ * close + open reuses the lowest free descriptor, so the number stays taken and cannot be handed to a
+ * socket later.
+ */
+export function detachDescriptor(fd: 1 | 2): void {
+    try {
+        closeSync(fd);
+        const replacement = openSync('/dev/null', 'w');
+        if (replacement !== fd) closeSync(replacement);
+    } catch {
+        // Nothing useful can be done; the process keeps serving.
+    }
+}
+
 /** The path Velero executed: the registry stores it and starts it again for every backup and restore. */
 function commandPath(): string {
     const fromLauncher = process.env['KVP_PLUGIN_COMMAND'];
@@ -35,6 +53,9 @@ function isSingleExecutable(): boolean {
         return false;
     }
 }
+
+/** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
+const EXIT_DRAIN_MS = 100;
 
 export async function main(): Promise<number> {
     const cookieProblem = checkCookie(process.env);
@@ -64,13 +85,19 @@ export async function main(): Promise<number> {
     const exit = (code: number): void => {
         if (exiting) return;
         exiting = true;
-        process.exit(code);
+        log.debug('plugin exiting');
+        detachDescriptor(2);
+        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor).
+        setTimeout(() => process.exit(code), EXIT_DRAIN_MS);
     };
     const server = new PluginServer({ registry, logger: log, command: commandPath(), onShutdown: () => exit(0) });
     process.on('SIGTERM', () => void server.stop().then(() => exit(0)));
 
     const address = await server.listen(chooseListenAddress(process.env));
     writeSync(1, handshakeLine(address, negotiated.version));
+    // The handshake is all stdout ever carries; anything that still reaches for it gets stderr.
+    detachDescriptor(1);
+    Object.defineProperty(process, 'stdout', { value: process.stderr, configurable: true });
     log.debug('plugin serving', { network: address.network, address: address.address });
     return 0;
 }

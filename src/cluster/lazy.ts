@@ -1,22 +1,18 @@
 /**
  * The process-wide cluster reader, created on first use so that start-up never touches the Kubernetes
- * client (Velero starts a fresh plugin process for every backup and restore).
+ * client (Velero starts a fresh plugin process for every backup and restore). Creating the reader is
+ * cheap too: @kubernetes/client-node is imported by the reader's first request, not here.
  */
-import { PluginError } from '../errors';
 import type { Logger } from '../logging/logger';
+import { KubeCluster } from './kube';
 import type { ClusterReader } from './reader';
 
-export function lazyCluster(log: Logger): () => ClusterReader {
-    let instance: ClusterReader | undefined;
-    return () => {
-        instance ??= unavailable(log);
-        return instance;
-    };
-}
+let processReader: KubeCluster | undefined;
 
-function unavailable(_log: Logger): ClusterReader {
-    const fail = (): never => {
-        throw new PluginError('NoCluster', 'cluster access is not implemented yet');
+/** A provider of the one reader of this process; every provider returns the same reader. */
+export function lazyCluster(log: Logger): () => ClusterReader {
+    return () => {
+        processReader ??= new KubeCluster({ log });
+        return processReader;
     };
-    return { get: async () => fail(), list: async () => fail() };
 }

@@ -47,6 +47,10 @@ export class StaticCluster implements ClusterReader {
     }
 
     async list(resource: GroupResource, namespace: string): Promise<readonly KubeObject[]> {
-        return this.objects.filter((o) => matches(resource, o) && (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : ''));
+        // namespace '' lists a namespaced resource across all namespaces.
+        const all = resource.namespaced && namespace === '';
+        return this.objects.filter(
+            (o) => matches(resource, o) && (all || (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : '')),
+        );
     }
 }

@@ -1,45 +1,70 @@
 /**
  * The VM object graph: pure functions (no I/O) from a KubeVirt or CDI object, plus a read-only view of
  * its namespace, to the ordered, de-duplicated list of objects that must travel with it.
- * STUB: the signatures below are the contract; the implementations land with the graph issue.
+ *
+ * Every reference uses the source object's namespace; nothing cluster-scoped or cross-namespace is ever
+ * emitted. Malformed input (null spec, missing template, volumes not an array, unknown volume types)
+ * yields fewer edges, never an exception: the actions decide what is an error.
  */
 import type { KubeObject } from '../kube/object';
 import type { GroupResource, ObjectRef } from '../kube/resources';
 import { R } from '../kube/resources';
+import { dataVolumeBackupGraph, pvcBackupGraph, vmBackupGraph, vmiBackupGraph, vmirsBackupGraph } from './backup';
+import { KIND } from './common';
+import { vmiRestoreGraph, vmRestoreGraph } from './restore';
+import type { ClusterView } from './view';
 
-/** A synchronous, already-fetched view of one namespace (see src/cluster/view.ts). */
-export interface ClusterView {
-    /** Every object of the resource in the namespace ([] when not fetched or none). */
-    list(resource: GroupResource, namespace: string): readonly KubeObject[];
-    get(resource: GroupResource, namespace: string, name: string): KubeObject | undefined;
+export type { ClusterView } from './view';
+export {
+    dataVolumeBackupGraph,
+    podRefs,
+    pvcBackupGraph,
+    replicaSetVmis,
+    vmBackupGraph,
+    vmCreated,
+    vmiBackupGraph,
+    vmiOfVm,
+    vmirsBackupGraph,
+} from './backup';
+export { vmiRestoreGraph, vmRestoreGraph } from './restore';
+export { itemBlockGraph } from './itemblock';
+export { launcherPods } from './launcher';
+export { revisionName } from './instancetype';
+export { BACKEND_PVC_PREFIX, backendPvcNames, hasPersistentState, nadName, owningDataVolume } from './volumes';
+
+/**
+ * What a graph computation may read from the view; the action layer lists these (in the item's
+ * namespace) before calling the graph: pods (launcher pods), PVCs (backend-storage label, owning
+ * DataVolume), VMIs (a created VM's VMI uid, a VMIRS's VMIs).
+ */
+export const GRAPH_NEEDS: readonly GroupResource[] = [R.pods, R.pvcs, R.vmis];
+
+/** Backup graph of any item: VM, VMI, VMIRS, DataVolume or PVC; [] for other kinds. */
+export function backupGraph(obj: KubeObject, view: ClusterView): ObjectRef[] {
+    switch (obj.kind) {
+        case KIND.vm:
+            return vmBackupGraph(obj, view);
+        case KIND.vmi:
+            return vmiBackupGraph(obj, view);
+        case KIND.vmirs:
+            return vmirsBackupGraph(obj, view);
+        case KIND.dataVolume:
+            return dataVolumeBackupGraph(obj);
+        case KIND.pvc:
+            return pvcBackupGraph(obj);
+        default:
+            return [];
+    }
 }
 
-/** What a graph computation may read; the action layer fetches these lists before calling the graph. */
-export const GRAPH_NEEDS: readonly GroupResource[] = [R.pods, R.pvcs, R.vmis, R.dataVolumes];
-
-export function vmBackupGraph(_vm: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-export function vmiBackupGraph(_vmi: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-export function vmirsBackupGraph(_vmirs: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-export function dataVolumeBackupGraph(_dv: KubeObject): ObjectRef[] {
-    return [];
-}
-export function vmRestoreGraph(_vm: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-export function vmiRestoreGraph(_vmi: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-/** The VMI's ItemBlock: VMI, launcher pods, DataVolumes, PVCs and the TPM/EFI state PVC. */
-export function itemBlockGraph(_obj: KubeObject, _view: ClusterView): ObjectRef[] {
-    return [];
-}
-/** Launcher pods of a VMI: label kubevirt.io/created-by=<uid>, annotation kubevirt.io/domain=<name>, not Succeeded/Failed. */
-export function launcherPods(_vmi: KubeObject, _view: ClusterView): KubeObject[] {
-    return [];
+/** Restore graph of any item: VM or VMI; [] for other kinds. */
+export function restoreGraph(obj: KubeObject, view: ClusterView): ObjectRef[] {
+    switch (obj.kind) {
+        case KIND.vm:
+            return vmRestoreGraph(obj, view);
+        case KIND.vmi:
+            return vmiRestoreGraph(obj, view);
+        default:
+            return [];
+    }
 }

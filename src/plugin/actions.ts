@@ -10,6 +10,7 @@ import { pvcBackupAction } from '../backup/pvc';
 import { vmBackupAction } from '../backup/vm';
 import { vmiBackupAction } from '../backup/vmi';
 import { volumeSnapshotBackupAction } from '../backup/volumesnapshot';
+import { dataVolumeRestoreAction } from '../restore/datavolume';
 import { podRestoreAction } from '../restore/pod';
 import { pvcRestoreAction } from '../restore/pvc';
 import { vmRestoreAction } from '../restore/vm';
@@ -29,7 +30,14 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
         ...[vmBackupAction, vmiBackupAction, dataVolumeBackupAction, pvcBackupAction, volumeSnapshotBackupAction].map((spec) =>
             backupDeclaration(spec, cluster),
         ),
-        ...[vmRestoreAction, vmiRestoreAction, pvcRestoreAction, podRestoreAction, volumeSnapshotRestoreAction].map((spec) =>
+        ...[
+            vmRestoreAction,
+            vmiRestoreAction,
+            pvcRestoreAction,
+            podRestoreAction,
+            volumeSnapshotRestoreAction,
+            dataVolumeRestoreAction,
+        ].map((spec) =>
             restoreDeclaration(spec, cluster),
         ),
         itemBlockDeclaration(vmItemBlockAction, cluster),

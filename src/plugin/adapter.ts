@@ -30,8 +30,11 @@ export function decodeItem(bytes: Buffer, what = 'item'): KubeObject {
     }
     if (!isRecord(value)) throw new PluginError('InvalidItem', `${what} is not a JSON object`);
     if (typeof value['kind'] !== 'string' || value['kind'].length === 0) {
-        const name = isRecord(value['metadata']) ? value['metadata']['name'] : undefined;
-        throw new PluginError('InvalidItem', `${what} has no kind`, { item: { name: typeof name === 'string' ? name : undefined } });
+        const meta = isRecord(value['metadata']) ? value['metadata'] : {};
+        const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+        throw new PluginError('InvalidItem', `${what} has no kind`, {
+            item: { kind: 'object', namespace: text(meta['namespace']), name: text(meta['name']) },
+        });
     }
     if (value['metadata'] !== undefined && !isRecord(value['metadata'])) {
         throw new PluginError('InvalidItem', `${what} has a metadata field that is not an object`, { item: { kind: value['kind'] } });

@@ -1,10 +1,16 @@
 import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 
-/** KubeVirt recreates launcher and hotplug pods; restoring them would only leave orphans behind. */
+/**
+ * KubeVirt recreates launcher and hotplug-attachment pods; restoring them would only leave orphans
+ * behind. Every pod labelled `kubevirt.io in (virt-launcher, hotplug-disk)` is skipped, as in the Go
+ * plugin; ownership is not checked (no other component sets these label values, and a launcher pod
+ * restored without its VMI could never run anyway).
+ */
 export const podRestoreAction: RestoreActionSpec = {
     name: `${PLUGIN_PREFIX}/restore-pod-action`,
     appliesTo: { includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' },
-    async execute() {
+    async execute(_input, deps) {
+        deps.log.info('Running PodRestorePlugin');
         return { additionalItems: [], skipRestore: true };
     },
 };

@@ -1,10 +1,103 @@
+/**
+ * VirtualMachines: the run strategy chosen at restore, the identity policy on the template, storage
+ * classes of the dataVolumeTemplates, namespace references, the single-VM-restore label, and the
+ * restore graph as additional items (Velero restores those before the VM, whatever the Restore's label
+ * selector: that is what makes `--selector velero.kubevirt.io/vm=<name>` restore a whole VM, see
+ * docs/decisions/004-single-vm-restore.md).
+ */
+import type { V1VirtualMachineSpec } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
+import { PluginError } from '../errors';
+import { vmRestoreGraph } from '../graph/index';
 import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
+import { LABEL } from '../kube/annotations';
+import { deepClone } from '../kube/json';
+import { KNOB, knobValue } from '../kube/knobs';
+import { describe, isRecord, nameOf, namespaceOf, pathGet, setLabel } from '../kube/object';
+import type { Restore } from '../kube/velero';
+import { changed, restoreGraphView } from './common';
+import { applyIdentityPolicy, identityPolicyOf } from './identity';
+import { logRewrites, namespaceMappingOf, rewriteDataVolumeTemplates, rewriteNetworks, targetNamespace } from './namespacemap';
+import { dataVolumeTemplateStorageClassFields, remapStorageClasses } from './storageclass';
 
-/** Placeholder until the action lands: applies to the real resources, changes nothing. */
+/**
+ * KubeVirt's run strategies, as documented on VirtualMachineSpec.runStrategy in
+ * @kubevirt-ui-ext/kubevirt-api 1.7.0 (dist/kubevirt/index.d.ts, V1VirtualMachineSpec): "Always",
+ * "Halted", "Manual", "RerunOnFailure", "Once". KubeVirt ≥ 1.7 also knows "WaitAsReceiver", the target
+ * side of a decentralised live migration behind a feature gate; a restored VM in that state would wait
+ * for a migration that never comes, so it is not accepted here.
+ */
+export const RUN_STRATEGIES = ['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once'] as const;
+
+const RUN_STRATEGY: keyof V1VirtualMachineSpec = 'runStrategy';
+const RUNNING: keyof V1VirtualMachineSpec = 'running';
+
+/** The restore-run-strategy label of the Restore: undefined when absent; an invalid value is a configuration error. */
+export function runStrategyOf(restore: Restore): string | undefined {
+    const value = knobValue(restore, KNOB.restoreRunStrategy);
+    if (value === undefined) return undefined;
+    if (!(RUN_STRATEGIES as readonly string[]).includes(value)) {
+        throw new PluginError(
+            'InvalidConfig',
+            `Restore label ${KNOB.restoreRunStrategy} has invalid value "${value}": allowed values are ${RUN_STRATEGIES.join(', ')}`,
+        );
+    }
+    return value;
+}
+
 export const vmRestoreAction: RestoreActionSpec = {
     name: `${PLUGIN_PREFIX}/restore-vm-action`,
     appliesTo: { includedResources: ['virtualmachines.kubevirt.io'] },
-    async execute() {
-        return { additionalItems: [] , skipRestore: false };
+    async execute({ item, restore }, deps) {
+        deps.log.info('Running VMRestorePlugin');
+        const runStrategy = runStrategyOf(restore);
+        const identity = identityPolicyOf(restore);
+        const mapping = namespaceMappingOf(restore);
+
+        if (!isRecord(pathGet(item, ['spec', 'template']))) {
+            throw new PluginError('InvalidItem', 'cannot restore a VirtualMachine without spec.template');
+        }
+        const templateSpec = pathGet(item, ['spec', 'template', 'spec']);
+        if (!isRecord(templateSpec)) {
+            throw new PluginError('InvalidItem', 'cannot restore a VirtualMachine without spec.template.spec');
+        }
+
+        const vm = deepClone(item);
+        const spec = vm.spec as Record<string, unknown>;
+        const copyTemplateSpec = pathGet(spec, ['template', 'spec']) as Record<string, unknown>;
+        const what = describe(item);
+        const namespace = namespaceOf(item);
+
+        if (runStrategy !== undefined) {
+            deps.log.info(`Setting virtual machine run strategy to ${runStrategy}`);
+            spec[RUN_STRATEGY] = runStrategy;
+            delete spec[RUNNING];
+        }
+
+        await applyIdentityPolicy(
+            {
+                vmiSpec: copyTemplateSpec,
+                fieldPrefix: 'spec.template.spec',
+                noun: 'virtual machine',
+                what,
+                targetNamespace: targetNamespace(mapping, namespace),
+                name: nameOf(item),
+            },
+            identity,
+            deps,
+        );
+
+        await remapStorageClasses(dataVolumeTemplateStorageClassFields(spec), deps.cluster, deps.log, what);
+
+        logRewrites(deps.log, what, [
+            ...rewriteNetworks(copyTemplateSpec, mapping, 'spec.template.spec'),
+            ...rewriteDataVolumeTemplates(spec, mapping),
+        ]);
+
+        // Set by the VM backup action for single-VM restores; it has done its job once Velero selected the VM.
+        setLabel(vm, LABEL.vmName, undefined);
+
+        const view = await restoreGraphView(deps.cluster, namespace, templateSpec);
+        const additionalItems = vmRestoreGraph(item, view);
+        return { ...(changed(item, vm) ? { item: vm } : {}), additionalItems, skipRestore: false };
     },
 };

@@ -1,10 +1,57 @@
+/**
+ * VirtualMachineInstances: a VMI owned by a VM (annotated cdi.kubevirt.io/velero.isOwned=true at backup)
+ * is skipped, KubeVirt recreates it from the VM. A standalone VMI loses the labels KubeVirt reserves,
+ * gets the identity policy and the namespace-reference rewrites applied to the item that is returned
+ * (the Go plugin applied MAC and UUID changes to a copy it then discarded, §8.1), and brings its restore
+ * graph as additional items.
+ */
+import { PluginError } from '../errors';
+import { vmiRestoreGraph } from '../graph/index';
 import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
+import { ANN, RESTRICTED_VMI_LABELS } from '../kube/annotations';
+import { deepClone } from '../kube/json';
+import { annotationsOf, describe, isRecord, nameOf, namespaceOf, setLabel } from '../kube/object';
+import { changed, restoreGraphView } from './common';
+import { applyIdentityPolicy, identityPolicyIsNoop, identityPolicyOf } from './identity';
+import { logRewrites, namespaceMappingOf, rewriteNetworks, targetNamespace } from './namespacemap';
 
-/** Placeholder until the action lands: applies to the real resources, changes nothing. */
 export const vmiRestoreAction: RestoreActionSpec = {
     name: `${PLUGIN_PREFIX}/restore-vmi-action`,
     appliesTo: { includedResources: ['virtualmachineinstances.kubevirt.io'] },
-    async execute() {
-        return { additionalItems: [] , skipRestore: false };
+    async execute({ item, restore }, deps) {
+        deps.log.info('Running VMIRestorePlugin');
+        if (annotationsOf(item)[ANN.isOwned] === 'true') {
+            deps.log.info("VMI is owned by a VM, it doesn't need to be restored");
+            return { additionalItems: [], skipRestore: true };
+        }
+        const identity = identityPolicyOf(restore);
+        const mapping = namespaceMappingOf(restore);
+        const vmi = deepClone(item);
+        const what = describe(item);
+        const namespace = namespaceOf(item);
+
+        for (const label of RESTRICTED_VMI_LABELS) setLabel(vmi, label, undefined);
+
+        if (isRecord(vmi.spec)) {
+            await applyIdentityPolicy(
+                {
+                    vmiSpec: vmi.spec,
+                    fieldPrefix: 'spec',
+                    noun: 'virtual machine instance',
+                    what,
+                    targetNamespace: targetNamespace(mapping, namespace),
+                    name: nameOf(item),
+                },
+                identity,
+                deps,
+            );
+            logRewrites(deps.log, what, rewriteNetworks(vmi.spec, mapping, 'spec'));
+        } else if (!identityPolicyIsNoop(identity)) {
+            throw new PluginError('InvalidItem', 'cannot apply the identity policy to a VirtualMachineInstance without spec');
+        }
+
+        const view = await restoreGraphView(deps.cluster, namespace, item.spec);
+        const additionalItems = vmiRestoreGraph(item, view);
+        return { ...(changed(item, vmi) ? { item: vmi } : {}), additionalItems, skipRestore: false };
     },
 };

@@ -1,0 +1,75 @@
+/**
+ * Builds the synchronous ClusterView the graph functions read: one LIST per needed resource of the
+ * item's namespace, through the process-wide ClusterReader (whose caches make repeated loads for other
+ * items of the same namespace free). viewOf() builds a view from objects in memory, for tests.
+ */
+import type { ClusterView } from '../graph/view';
+import { nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import type { GroupResource } from '../kube/resources';
+import { kindToResource, type ClusterReader } from './reader';
+
+function key(group: string, resource: string): string {
+    return `${resource}.${group}`;
+}
+
+function groupOf(obj: KubeObject): string {
+    const apiVersion = obj.apiVersion ?? '';
+    const slash = apiVersion.indexOf('/');
+    return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** A view over lists already fetched, keyed by group-resource then namespace ('' for cluster-scoped). */
+class MemoryView implements ClusterView {
+    private readonly lists = new Map<string, Map<string, KubeObject[]>>();
+
+    add(resource: { group: string; resource: string }, namespace: string, objects: readonly KubeObject[]): void {
+        const k = key(resource.group, resource.resource);
+        let byNs = this.lists.get(k);
+        if (!byNs) {
+            byNs = new Map();
+            this.lists.set(k, byNs);
+        }
+        const current = byNs.get(namespace) ?? [];
+        current.push(...objects);
+        byNs.set(namespace, current);
+    }
+
+    list(resource: GroupResource, namespace: string): readonly KubeObject[] {
+        return this.lists.get(key(resource.group, resource.resource))?.get(resource.namespaced ? namespace : '') ?? [];
+    }
+
+    get(resource: GroupResource, namespace: string, name: string): KubeObject | undefined {
+        return this.list(resource, namespace).find((o) => nameOf(o) === name);
+    }
+}
+
+/**
+ * Lists each needed resource once in `namespace` and returns the in-memory view. Resources not in
+ * `needs` read as empty. Errors of the reader (Forbidden, Cluster, NoCluster) propagate.
+ */
+export async function loadView(cluster: ClusterReader, namespace: string, needs: readonly GroupResource[]): Promise<ClusterView> {
+    const view = new MemoryView();
+    const seen = new Set<string>();
+    const unique = needs.filter((r) => {
+        const k = key(r.group, r.resource);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+    });
+    const lists = await Promise.all(unique.map((r) => cluster.list(r, r.namespaced ? namespace : '')));
+    unique.forEach((r, i) => view.add(r, r.namespaced ? namespace : '', lists[i] ?? []));
+    return view;
+}
+
+/**
+ * A view over the given objects, for tests and fixtures. The group comes from apiVersion, the resource
+ * from the kind (see kindToResource), the namespace from metadata.namespace. A namespaced object without
+ * a namespace is visible under namespace ''.
+ */
+export function viewOf(objects: readonly KubeObject[]): ClusterView {
+    const view = new MemoryView();
+    for (const obj of objects) {
+        view.add({ group: groupOf(obj), resource: kindToResource(obj.kind ?? '') }, namespaceOf(obj), [obj]);
+    }
+    return view;
+}

@@ -1,0 +1,45 @@
+/** Small readers shared by the graph modules. Everything here tolerates malformed objects. */
+import { isRecord, labelsOf, nameOf, pathGet, type KubeObject } from '../kube/object';
+import type { GroupResource, ObjectRef } from '../kube/resources';
+import { ref } from '../kube/resources';
+
+export const KIND = {
+    vm: 'VirtualMachine',
+    vmi: 'VirtualMachineInstance',
+    vmirs: 'VirtualMachineInstanceReplicaSet',
+    dataVolume: 'DataVolume',
+    pvc: 'PersistentVolumeClaim',
+} as const;
+
+/** A string field, or '' when absent or not a string. */
+export function str(value: unknown, path: readonly (string | number)[]): string {
+    const found = pathGet(value, path);
+    return typeof found === 'string' ? found : '';
+}
+
+/** The records of an array field; non-array values and non-record entries are ignored. */
+export function records(value: unknown, path: readonly (string | number)[]): Record<string, unknown>[] {
+    const found = pathGet(value, path);
+    return Array.isArray(found) ? found.filter(isRecord) : [];
+}
+
+export function isTrue(value: unknown, path: readonly (string | number)[]): boolean {
+    return pathGet(value, path) === true;
+}
+
+/** Appends a reference in the source object's namespace; empty names are dropped. */
+export function push(out: ObjectRef[], resource: GroupResource, namespace: string, name: string): void {
+    if (name) out.push(ref(resource, namespace, name));
+}
+
+export function byName(a: KubeObject, b: KubeObject): number {
+    const x = nameOf(a);
+    const y = nameOf(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The objects whose label `key` equals `value` (never matches an empty value), sorted by name. */
+export function withLabel(list: readonly KubeObject[], key: string, value: string): KubeObject[] {
+    if (!value) return [];
+    return list.filter((o) => labelsOf(o)[key] === value).sort(byName);
+}

@@ -1,0 +1,25 @@
+/**
+ * Launcher pods of a VMI. KubeVirt labels every virt-launcher pod with kubevirt.io/created-by=<VMI uid>
+ * and annotates it with kubevirt.io/domain=<VMI name>. During a live migration there are two (source
+ * and target); a finished pod (Succeeded/Failed, e.g. the source after migration) is not the VM any more.
+ */
+import { ANN, LABEL } from '../kube/annotations';
+import { annotationsOf, nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import { R } from '../kube/resources';
+import { str, withLabel } from './common';
+import type { ClusterView } from './view';
+
+const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+/**
+ * Launcher pods of a VMI: label kubevirt.io/created-by=<uid>, annotation kubevirt.io/domain=<name>,
+ * not Succeeded/Failed. All of them (two during a migration), sorted by name.
+ */
+export function launcherPods(vmi: KubeObject, view: ClusterView): KubeObject[] {
+    const uid = str(vmi, ['metadata', 'uid']);
+    const name = nameOf(vmi);
+    if (!uid || !name) return [];
+    return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter(
+        (pod) => annotationsOf(pod)[ANN.domain] === name && !FINISHED_PHASES.has(str(pod, ['status', 'phase'])),
+    );
+}

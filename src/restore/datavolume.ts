@@ -1,0 +1,27 @@
+/**
+ * DataVolumes (new; the Go plugin has no DataVolume restore action): the change-storage-class ConfigMap
+ * applied to spec.pvc / spec.storage, and source namespaces rewritten under namespace mapping. The
+ * prePopulated annotation set at backup is left alone, so CDI adopts the restored PVC instead of
+ * importing again. No additional items: the VM and VMI restore graphs already name each DataVolume's PVC.
+ */
+import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
+import { deepClone } from '../kube/json';
+import { describe, pathGet } from '../kube/object';
+import { changed } from './common';
+import { logRewrites, namespaceMappingOf, rewriteDataVolumeSpec } from './namespacemap';
+import { dataVolumeStorageClassFields, remapStorageClasses } from './storageclass';
+
+export const dataVolumeRestoreAction: RestoreActionSpec = {
+    name: `${PLUGIN_PREFIX}/restore-datavolume-action`,
+    appliesTo: { includedResources: ['datavolumes.cdi.kubevirt.io'] },
+    async execute({ item, restore }, deps) {
+        deps.log.info('Executing DataVolumeRestoreItemAction');
+        const mapping = namespaceMappingOf(restore);
+        const dv = deepClone(item);
+        const what = describe(item);
+        const spec = pathGet(dv, ['spec']);
+        await remapStorageClasses(dataVolumeStorageClassFields(spec, 'spec'), deps.cluster, deps.log, what);
+        logRewrites(deps.log, what, rewriteDataVolumeSpec(spec, mapping, 'spec'));
+        return { ...(changed(item, dv) ? { item: dv } : {}), additionalItems: [], skipRestore: false };
+    },
+};
