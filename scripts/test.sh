@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one test command (npm test): setup, then unit tests (jest), the Velero-client conformance suite
+# (Go, Velero's own plugin client driving the single executable), and the lab suites (real
+# kube-apiserver, etcd and velero server). Ends with a "N passed, N failed" line.
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+mkdir -p build
+started=$(date +%s)
+
+bash scripts/setup.sh || { echo "setup failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+export PATH="$REPO/node_modules/.bin:$PATH"
+TOOLS=$(bash scripts/build-go-tools.sh | tail -1) || { echo "building the Go test tools failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+export KVP_TOOLS_DIR="$TOOLS"
+
+passed=0
+failed=0
+status=0
+
+count_jest() { # build/jest-*.json
+  local p f
+  p=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$1" 2>/dev/null || echo 0)
+  f=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests+r.numRuntimeErrorTestSuites)' "$1" 2>/dev/null || echo 1)
+  passed=$((passed + p)); failed=$((failed + f))
+}
+
+echo "== typecheck"
+if ! { node scripts/gen-proto.mjs && tsc -p .; }; then failed=$((failed + 1)); status=1; fi
+
+echo "== unit tests (jest)"
+NODE_OPTIONS=--experimental-vm-modules jest --ci --json --outputFile=build/jest-unit.json || status=1
+count_jest build/jest-unit.json
+
+echo "== conformance (Velero v1.18 plugin client, Go)"
+( cd test/conformance && KVP_PLUGIN_BINARY="$REPO/dist/kubevirt-velero-plugin" go test -count=1 -v ./... ) > build/conformance.log 2>&1
+rc=$?
+grep -E '^(=== RUN|\s*--- (PASS|FAIL)|ok|FAIL|PASS)' build/conformance.log
+cp=$(grep -cE '^\s*--- PASS' build/conformance.log); cf=$(grep -cE '^\s*--- FAIL' build/conformance.log)
+passed=$((passed + cp)); failed=$((failed + cf))
+if [ $rc -ne 0 ]; then status=1; [ "$cf" -eq 0 ] && failed=$((failed + 1)); tail -40 build/conformance.log; fi
+
+if [ -d test/lab ] && [ "${KVP_SKIP_LAB:-0}" != "1" ]; then
+  echo "== lab (real kube-apiserver, etcd, velero server)"
+  NODE_OPTIONS=--experimental-vm-modules jest -c test/lab/jest.config.js --ci --runInBand --json --outputFile=build/jest-lab.json || status=1
+  count_jest build/jest-lab.json
+fi
+
+echo "== done in $(( $(date +%s) - started ))s"
+echo "tests: $passed passed, $failed failed"
+[ $failed -eq 0 ] || status=1
+exit $status

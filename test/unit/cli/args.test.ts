@@ -1,0 +1,35 @@
+import { parseArgs } from '../../../src/cli/args';
+
+describe('Velero server flags passed to the plugin', () => {
+    it.each([
+        ['no arguments default to info', [], 'info', []],
+        ['--k=v form', ['--log-level=debug'], 'debug', []],
+        ['--k v form (Velero <= 1.14)', ['--log-level', 'debug', '--features', 'EnableCSI'], 'debug', ['EnableCSI']],
+        ['logrus spelling warning', ['--log-level=warning'], 'warn', []],
+        ['fatal and panic only quieten', ['--log-level=panic'], 'error', []],
+        ['trace', ['--log-level=trace'], 'trace', []],
+        ['upper case level', ['--log-level=DEBUG'], 'debug', []],
+        [
+            'server flags around it are ignored, including bare booleans',
+            ['--uploader-type=kopia', '--restore-only', '--log-level', 'error', '--default-volumes-to-fs-backup', '--item-block-worker-count=4'],
+            'error',
+            [],
+        ],
+        ['a bare boolean followed by a flag is not taken as its value', ['--log-level', '--restore-only'], 'info', []],
+        ['features list is split and trimmed', ['--features=EnableCSI, EnableAPIGroupVersions,,'], 'info', ['EnableCSI', 'EnableAPIGroupVersions']],
+        ['single dash form', ['-log-level=debug'], 'debug', []],
+        ['positional arguments are ignored', ['server', 'kopia', '--log-level=info'], 'info', []],
+        ['the last --log-level wins', ['--log-level=debug', '--log-level=error'], 'error', []],
+    ])('%s', (_name, argv, level, features) => {
+        const parsed = parseArgs(argv);
+        expect(parsed.logLevel).toBe(level);
+        expect(parsed.features).toEqual(features);
+        expect(parsed.unknownLogLevel).toBeUndefined();
+    });
+
+    it.each([['--log-level=verbose'], ['--log-level='], ['--log-level', 'loud']])('an unknown level %s keeps info and is reported', (...argv) => {
+        const parsed = parseArgs(argv);
+        expect(parsed.logLevel).toBe('info');
+        expect(parsed.unknownLogLevel).toBeDefined();
+    });
+});

@@ -1,0 +1,88 @@
+import { formatLine, Logger, MAX_LINE_BYTES, parseLevel, type Level } from '../../../src/logging/logger';
+
+function capture(level: Level): { logger: Logger; lines: Record<string, unknown>[] } {
+    const lines: Record<string, unknown>[] = [];
+    const logger = new Logger(level, (line) => {
+        expect(line.endsWith('\n')).toBe(true);
+        expect(line.indexOf('\n')).toBe(line.length - 1);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    return { logger, lines };
+}
+
+describe('log lines in the form go-plugin parses', () => {
+    it('carries string @level and @message, the plugin location marker and no @timestamp', () => {
+        const entry = JSON.parse(formatLine('info', 'hello', { count: 3 }, 'src/x.ts')) as Record<string, unknown>;
+        expect(entry).toEqual({ '@level': 'info', '@message': 'hello', count: 3, '@logSourceSetBy': 'plugin', logSource: 'src/x.ts' });
+        expect(entry).not.toHaveProperty('@timestamp');
+    });
+
+    it.each([
+        ['name', 42, '42'],
+        ['namespace', null, ''],
+        ['resource', { a: 1 }, '[object Object]'],
+        ['name', undefined, undefined],
+    ])('Velero asserts %s to be a string: %p becomes %p', (key, value, expected) => {
+        const entry = JSON.parse(formatLine('info', 'm', { [key]: value }, 's')) as Record<string, unknown>;
+        expect(entry[key]).toBe(expected);
+    });
+
+    it('reserved keys cannot be overridden by fields', () => {
+        const entry = JSON.parse(formatLine('warn', 'm', { '@level': 'error', '@message': 1, level: 'x', time: 't' }, 's')) as Record<string, unknown>;
+        expect(entry['@level']).toBe('warn');
+        expect(entry['@message']).toBe('m');
+        expect(entry).not.toHaveProperty('level');
+        expect(entry).not.toHaveProperty('time');
+    });
+
+    it('errors become their message', () => {
+        const entry = JSON.parse(formatLine('error', 'm', { error: new Error('boom') }, 's')) as Record<string, unknown>;
+        expect(entry['error']).toBe('boom');
+    });
+
+    it('an over-long line is shortened below go-plugin’s 64 KiB reader buffer', () => {
+        const line = formatLine('info', 'x'.repeat(100_000), { blob: 'y'.repeat(100_000) }, 's');
+        expect(Buffer.byteLength(line)).toBeLessThan(MAX_LINE_BYTES);
+        expect((JSON.parse(line) as Record<string, unknown>)['@message']).toMatch(/\[log line truncated\]$/);
+    });
+
+    it.each([
+        ['trace', ['trace', 'debug', 'info', 'warn', 'error']],
+        ['info', ['info', 'warn', 'error']],
+        ['error', ['error']],
+    ] as [Level, Level[]][])('threshold %s emits %p', (threshold, emitted) => {
+        const { logger, lines } = capture(threshold);
+        logger.trace('t');
+        logger.debug('d');
+        logger.info('i');
+        logger.warn('w');
+        logger.error('e');
+        expect(lines.map((l) => l['@level'])).toEqual(emitted);
+    });
+
+    it('child loggers add fields without changing the parent', () => {
+        const { logger, lines } = capture('info');
+        logger.with({ action: 'a' }).info('child');
+        logger.info('parent');
+        expect(lines[0]).toMatchObject({ action: 'a' });
+        expect(lines[1]).not.toHaveProperty('action');
+    });
+
+    it('a failing sink never throws into the caller', () => {
+        const logger = new Logger('info', () => {
+            throw new Error('EPIPE');
+        });
+        expect(() => logger.info('x')).not.toThrow();
+    });
+
+    it.each([
+        ['warning', 'warn'],
+        ['WARN', 'warn'],
+        [' debug ', 'debug'],
+        ['fatal', 'error'],
+        ['nonsense', undefined],
+        [undefined, undefined],
+    ])('parseLevel(%p) = %p', (input, expected) => {
+        expect(parseLevel(input)).toBe(expected);
+    });
+});
