@@ -102,3 +102,17 @@ for (const lib of ['libstdc++.so.6', 'libgcc_s.so.1']) {
 execFileSync('patchelf', ['--set-rpath', '$ORIGIN', output], { stdio: 'inherit' });
 chmodSync(output, 0o755);
 step(`single executable ${output} (+ libstdc++.so.6, libgcc_s.so.1 from Debian bullseye)`);
+
+// The plugin image's build context (Dockerfile): /plugins as Velero's init container copies it, and a
+// statically linked busybox as the copier (the image has no shell and no libc).
+const image = join(buildDir, 'image');
+rmSync(image, { recursive: true, force: true });
+mkdirSync(join(image, 'plugins'), { recursive: true });
+mkdirSync(join(image, 'bin'), { recursive: true });
+for (const [file, mode] of [['kubevirt-velero-plugin', 0o755], ['libstdc++.so.6', 0o644], ['libgcc_s.so.1', 0o644]]) {
+    copyFileSync(join(distDir, file), join(image, 'plugins', file));
+    chmodSync(join(image, 'plugins', file), mode);
+}
+copyFileSync(join(libs, 'bin', 'busybox'), join(image, 'bin', 'busybox'));
+chmodSync(join(image, 'bin', 'busybox'), 0o755);
+step(`image context ${image}`);

