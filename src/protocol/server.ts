@@ -5,11 +5,9 @@
  */
 import { rmSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { fromJSON, type PackageDefinition } from '@grpc/proto-loader';
-import type { INamespace } from 'protobufjs';
 import { toPluginError } from '../errors';
 import type { Logger } from '../logging/logger';
-import descriptors from './generated/descriptors.json';
+import { serviceDefinition } from './codec';
 import type { ListenAddress } from './handshake';
 import type { Registry } from './registry';
 import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } from './types';
@@ -17,19 +15,7 @@ import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } fr
 /** Requests carry the item JSON plus the Backup/Restore JSON (twice the item on restore). */
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 
-let cachedDefinition: PackageDefinition | undefined;
-
-export function packageDefinition(): PackageDefinition {
-    cachedDefinition ??= fromJSON(descriptors as unknown as INamespace, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
-    return cachedDefinition;
-}
-
-function service(name: string): grpc.ServiceDefinition {
-    const definition = packageDefinition()[name];
-    // Message and enum descriptors carry a `format`; service definitions do not.
-    if (!definition || 'format' in definition) throw new Error(`the embedded descriptor set has no service ${name}`);
-    return definition as grpc.ServiceDefinition;
-}
+const service = serviceDefinition;
 
 export interface ServerOptions {
     registry: Registry;

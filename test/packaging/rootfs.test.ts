@@ -8,8 +8,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { packageDefinition } from '../../src/protocol/server';
+import { unaryCall } from '../support/grpc-client';
 
 const REPO = join(__dirname, '..', '..');
 const DIST = join(REPO, 'dist');
@@ -86,20 +85,8 @@ const VELERO_ENV = {
     VELERO_SCRATCH_DIR: '/scratch',
 };
 
-type Callback = (error: grpc.ServiceError | null, response: Record<string, unknown>) => void;
-type Unary = grpc.Client & Record<string, (request: unknown, callback: Callback) => void>;
-const loaded = grpc.loadPackageDefinition(packageDefinition()) as unknown as Record<string, Record<string, new (a: string, c: grpc.ChannelCredentials) => grpc.Client>>;
-
-function unary(root: string, socket: string, pkg: string, service: string, method: string): Promise<Record<string, unknown>> {
-    const Ctor = loaded[pkg]![service]!;
-    const client = new Ctor(`unix://${root}${socket}`, grpc.credentials.createInsecure()) as Unary;
-    return new Promise((resolve, reject) =>
-        client[method]!({}, (error, response) => {
-            client.close();
-            if (error) reject(error);
-            else resolve(response);
-        }),
-    );
+function unary(root: string, socket: string, service: string, method: string): Promise<Record<string, unknown>> {
+    return unaryCall(`${root}${socket}`, service, method, {});
 }
 
 describe('the single executable in a glibc-only image like Velero’s', () => {
@@ -117,11 +104,11 @@ describe('the single executable in a glibc-only image like Velero’s', () => {
             const line = await started.handshake;
             expect(line).toMatch(/^1\|2\|unix\|\/tmp\/plugin\d+\|grpc\|$/);
             const socket = line.split('|')[3] as string;
-            const listed = await unary(fs.root, socket, 'generated', 'PluginLister', 'ListPlugins');
+            const listed = await unary(fs.root, socket, 'generated.PluginLister', 'ListPlugins');
             const plugins = listed['plugins'] as { command: string; name: string }[];
             expect(plugins.length).toBe(12);
             expect(new Set(plugins.map((p) => p.command))).toEqual(new Set(['/plugins/kubevirt-velero-plugin']));
-            await unary(fs.root, socket, 'plugin', 'GRPCController', 'Shutdown');
+            await unary(fs.root, socket, 'plugin.GRPCController', 'Shutdown');
             const exit = await started.exit;
             expect(exit.code).toBe(0);
             expect(exit.stderr).not.toMatch(/error while loading shared libraries/);

@@ -11,22 +11,10 @@ import { Logger } from '../../../src/logging/logger';
 import { buildActions } from '../../../src/plugin/actions';
 import { backupDeclaration } from '../../../src/plugin/adapter';
 import { Registry } from '../../../src/protocol/registry';
-import { packageDefinition, PluginServer } from '../../../src/protocol/server';
+import { PluginServer } from '../../../src/protocol/server';
 import type { ActionDeclaration } from '../../../src/protocol/types';
 import { FIXTURES_DIR } from '../fixtures';
-
-type Callback = (error: grpc.ServiceError | null, response: Record<string, unknown>) => void;
-type Client = grpc.Client & Record<string, (request: unknown, callback: Callback) => void>;
-type StreamingClient = grpc.Client & Record<string, (request?: unknown) => grpc.ClientReadableStream<unknown>>;
-
-const loaded = grpc.loadPackageDefinition(packageDefinition()) as unknown as Record<string, Record<string, unknown>>;
-
-function ctor(path: string): new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client {
-    const [pkg, ...rest] = path.split('.');
-    let node: unknown = loaded[pkg as string];
-    for (const part of rest) node = (node as Record<string, unknown>)[part];
-    return node as new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
-}
+import { clientFor, unaryCall, type StreamingClient } from '../../support/grpc-client';
 
 const quiet = new Logger('error', () => undefined);
 
@@ -61,15 +49,7 @@ let address: string;
 let shutdowns = 0;
 
 function call(service: string, method: string, request: unknown): Promise<Record<string, unknown>> {
-    const Ctor = ctor(service);
-    const client = new Ctor(`unix://${address}`, grpc.credentials.createInsecure()) as Client;
-    return new Promise((resolve, reject) => {
-        client[method]!(request, (error, response) => {
-            client.close();
-            if (error) reject(error);
-            else resolve(response);
-        });
-    });
+    return unaryCall(address, service, method, request);
 }
 
 beforeAll(async () => {
@@ -192,8 +172,7 @@ describe('Velero services over gRPC', () => {
 
 describe('go-plugin internal services', () => {
     it('Shutdown replies, ends the stdio and broker streams with OK and then reports shutdown', async () => {
-        const Stdio = ctor('plugin.GRPCStdio');
-        const stdioClient = new Stdio(`unix://${address}`, grpc.credentials.createInsecure()) as StreamingClient;
+        const stdioClient = clientFor<StreamingClient>('plugin.GRPCStdio', address);
         const stdio = stdioClient['StreamStdio']!({});
         const stdioStatus = new Promise<grpc.StatusObject>((resolve) => stdio.on('status', resolve));
         stdio.on('data', () => undefined);
