@@ -39,6 +39,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -417,4 +418,94 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, req *http.Request) {
 		"metadata":   listMeta,
 		"items":      items,
 	})
+}
+
+// TestFakeAPIServerAnswersAsTheAPIServerDoes checks the stand-in itself, on its own instance: the
+// shapes the plugin relies on, and that a request it cannot answer faithfully is recorded.
+func TestFakeAPIServerAnswersAsTheAPIServerDoes(t *testing.T) {
+	api, err := startFakeAPIServer(filepath.Join(repoRoot, "test", "fixtures", "conformance", "cluster"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	client := api.server.Client()
+	get := func(path string, token string) (int, map[string]interface{}) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, api.server.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]interface{}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatalf("%s: body is not JSON: %v", path, err)
+		}
+		return resp.StatusCode, body
+	}
+	cases := []struct {
+		name, path, token string
+		code              int
+		check             func(t *testing.T, body map[string]interface{})
+	}{
+		{"a built-in list has its kind, resourceVersion and items without type meta", "/api/v1/namespaces/kvp-ns/persistentvolumeclaims", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {
+			items, _ := b["items"].([]interface{})
+			first, _ := items[0].(map[string]interface{})
+			meta, _ := b["metadata"].(map[string]interface{})
+			if b["kind"] != "PersistentVolumeClaimList" || b["apiVersion"] != "v1" || meta["resourceVersion"] == "" || len(items) != 8 || first["kind"] != nil {
+				t.Errorf("unexpected list: kind %v apiVersion %v metadata %v, %d items, first kind %v", b["kind"], b["apiVersion"], meta, len(items), first["kind"])
+			}
+			if name, _ := first["metadata"].(map[string]interface{})["name"].(string); name != "blank-dv" {
+				t.Errorf("items are not sorted by name: first is %s", name)
+			}
+		}},
+		{"a custom-resource list across namespaces keeps the items' type meta", "/apis/kubevirt.io/v1/virtualmachines", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {
+			items, _ := b["items"].([]interface{})
+			first, _ := items[0].(map[string]interface{})
+			if b["kind"] != "VirtualMachineList" || len(items) != 3 || first["kind"] != "VirtualMachine" {
+				t.Errorf("unexpected list: kind %v, %d items, first kind %v", b["kind"], len(items), first["kind"])
+			}
+		}},
+		{"a GET returns the object", "/apis/cdi.kubevirt.io/v1beta1/namespaces/kvp-ns/datavolumes/data-dv", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {
+			if b["kind"] != "DataVolume" || b["metadata"].(map[string]interface{})["uid"] == nil {
+				t.Errorf("unexpected object %v", b)
+			}
+		}},
+		{"a missing object is a NotFound Status", "/api/v1/namespaces/kvp-ns/persistentvolumeclaims/nope", fakeAPIToken, 404, func(t *testing.T, b map[string]interface{}) {
+			if b["kind"] != "Status" || b["reason"] != "NotFound" || b["message"] != `persistentvolumeclaims "nope" not found` {
+				t.Errorf("unexpected Status %v", b)
+			}
+		}},
+		{"a denied read is a Forbidden Status with RBAC's message", "/api/v1/namespaces/kvp-forbidden/pods", fakeAPIToken, 403, func(t *testing.T, b map[string]interface{}) {
+			want := `pods is forbidden: User "system:serviceaccount:velero:velero" cannot list resource "pods" in API group "" in the namespace "kvp-forbidden"`
+			if b["kind"] != "Status" || b["reason"] != "Forbidden" || b["message"] != want {
+				t.Errorf("unexpected Status %v", b)
+			}
+		}},
+		{"a request without the token is Unauthorized", "/api/v1/namespaces/kvp-ns/pods", "", 401, func(t *testing.T, b map[string]interface{}) {
+			if b["reason"] != "Unauthorized" {
+				t.Errorf("unexpected Status %v", b)
+			}
+		}},
+		{"an unserved version is a 404 and a recorded problem", "/apis/cdi.kubevirt.io/v1/namespaces/kvp-ns/datavolumes", fakeAPIToken, 404, func(t *testing.T, b map[string]interface{}) {
+			if b["message"] != "the server could not find the requested resource" {
+				t.Errorf("unexpected Status %v", b)
+			}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := get(c.path, c.token)
+			if code != c.code {
+				t.Fatalf("%s: HTTP %d, want %d (%v)", c.path, code, c.code, body)
+			}
+			c.check(t, body)
+		})
+	}
+	if p := api.problems(); len(p) != 2 || !strings.Contains(p[0], "no bearer token") || !strings.Contains(p[1], "cdi.kubevirt.io/v1/datavolumes is not served") {
+		t.Errorf("recorded problems %q, want the missing token and the unserved version", p)
+	}
 }

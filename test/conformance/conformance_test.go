@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,7 @@ type executeCase struct {
 		AbsentLabels      []string          `json:"absentLabels"`
 		AbsentAnnotations []string          `json:"absentAnnotations"`
 		Fields            map[string]string `json:"fields"`
+		AbsentFields      []string          `json:"absentFields"`
 		Logs              []struct {
 			Level   string `json:"level"`
 			Message string `json:"message"`
@@ -292,20 +294,12 @@ func TestExecuteRoundTripsMatchTheCases(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			r := s.run(t, c)
 			checkResult(t, c, r)
-		})
-	}
-	for _, c := range loadCases(t) {
-		for _, want := range c.Expect.Logs {
-			found := false
-			for _, e := range s.logs.find(want.Message) {
-				if e.Level.String() == want.Level || (want.Level == "warn" && e.Level == logrus.WarnLevel) {
-					found = true
+			for _, want := range c.Expect.Logs {
+				if !s.logs.waitFor(want.Level, want.Message, 2*time.Second) {
+					t.Errorf("no %s log line containing %q reached Velero's logger", want.Level, want.Message)
 				}
 			}
-			if !found {
-				t.Errorf("%s: no %s log line containing %q reached Velero's logger", c.Name, want.Level, want.Message)
-			}
-		}
+		})
 	}
 }
 
@@ -356,11 +350,40 @@ func checkResult(t *testing.T, c executeCase, r result) {
 		}
 	}
 	for path, want := range c.Expect.Fields {
-		got, found, _ := unstructured.NestedFieldNoCopy(r.item, strings.Split(path, ".")...)
+		got, found := fieldAt(r.item, path)
 		if !found || fmt.Sprint(got) != want {
 			t.Errorf("field %s = %v (found %v), want %s", path, got, found, want)
 		}
 	}
+	for _, path := range c.Expect.AbsentFields {
+		if got, found := fieldAt(r.item, path); found {
+			t.Errorf("field %s = %v, want absent", path, got)
+		}
+	}
+}
+
+// fieldAt follows a dotted path through maps; a numeric segment indexes a list ("spec.volumes.0.name").
+func fieldAt(obj map[string]interface{}, path string) (interface{}, bool) {
+	var cur interface{} = obj
+	for _, seg := range strings.Split(path, ".") {
+		switch v := cur.(type) {
+		case map[string]interface{}:
+			next, ok := v[seg]
+			if !ok {
+				return nil, false
+			}
+			cur = next
+		case []interface{}:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(v) {
+				return nil, false
+			}
+			cur = v[i]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
 }
 
 func TestAMalformedItemFailsOnlyThatCall(t *testing.T) {

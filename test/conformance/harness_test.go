@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,34 @@ func runSuite(m *testing.M) int {
 	if err := os.Symlink(abs, pluginPath); err != nil {
 		panic(err)
 	}
-	return m.Run()
+	// The cluster the plugin processes read (they inherit this environment): a fake API server with the
+	// objects of test/fixtures/conformance/cluster. VELERO_NAMESPACE is left unset, so the plugin looks
+	// for Velero's ConfigMaps in its default namespace, "velero".
+	api, err := startFakeAPIServer(filepath.Join(repoRoot, "test", "fixtures", "conformance", "cluster"))
+	if err != nil {
+		panic(err)
+	}
+	defer api.Close()
+	configDir, err := os.MkdirTemp("", "kvp-conformance-kubeconfig-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(configDir)
+	kubeconfig, err := api.writeKubeconfig(configDir)
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("KUBECONFIG", kubeconfig)
+	os.Unsetenv("VELERO_NAMESPACE")
+	code := m.Run()
+	if testing.Verbose() {
+		fmt.Printf("fake API server answered %d requests\n", api.requestCount())
+	}
+	for _, p := range api.problems() {
+		fmt.Fprintf(os.Stderr, "FAIL: fake API server: %s\n", p)
+		code = 1
+	}
+	return code
 }
 
 // logEntry is one line as it reached Velero's logger.
@@ -101,6 +129,23 @@ func (c *capture) find(text string) []logEntry {
 		}
 	}
 	return out
+}
+
+// waitFor polls until a line at level (logrus name; "warn" accepted) containing text has arrived:
+// go-plugin relays stderr asynchronously, so a line may land just after the call that logged it.
+func (c *capture) waitFor(level, text string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		for _, e := range c.find(text) {
+			if e.Level.String() == level || (level == "warn" && e.Level == logrus.WarnLevel) {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // session is one Velero "use site": a registry, a plugin manager and the logger they write to.
