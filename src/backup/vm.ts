@@ -12,7 +12,7 @@
  * created and has a VMI too, and upstream (and users) expect it to back up with pods excluded.
  */
 import { PluginError } from '../errors';
-import { vmBackupGraph } from '../graph/index';
+import { encodeRefs, vmBackupGraph, vmRestoreGraph } from '../graph/index';
 import { ANN, LABEL } from '../kube/annotations';
 import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
 import { deepClone } from '../kube/json';
@@ -83,6 +83,17 @@ function copyRevisionName(vm: KubeObject, which: 'instancetype' | 'preference'):
     return true;
 }
 
+/** Label values are at most 63 characters; VM names may be longer (DNS subdomains, up to 253). */
+const MAX_LABEL_VALUE = 63;
+
+/** Labels the item velero.kubevirt.io/vm=<name> for single-VM restore, where the name fits in a label value. */
+function singleVmLabel(out: KubeObject, log: Logger): boolean {
+    const name = nameOf(out);
+    if (name.length <= MAX_LABEL_VALUE) return setLabelIfChanged(out, LABEL.vmName, name);
+    log.info(`VM ${nsName(out)}: name longer than ${MAX_LABEL_VALUE} characters, not labelled ${LABEL.vmName} (single-VM restore by label is not available for it)`);
+    return false;
+}
+
 function checkRestorable(vm: KubeObject, volumes: Record<string, unknown>[], backup: Backup, view: ClusterView, log: Logger): void {
     if (knobEnabled(backup, KNOB.metadataBackup)) {
         log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of VM ${nsName(vm)} not checked`);
@@ -122,8 +133,10 @@ export const vmBackupAction: BackupActionSpec = {
         const changes = [
             copyRevisionName(out, 'instancetype'),
             copyRevisionName(out, 'preference'),
-            setLabelIfChanged(out, LABEL.vmName, nameOf(item)),
+            singleVmLabel(out, log),
             setAnnotationIfChanged(out, ANN.backupConsistency, consistencyAnnotation(consistency)),
+            // What a restore needs but could not find once the namespace is gone (src/graph/record.ts).
+            setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(vmRestoreGraph(item, view))),
         ];
         return changes.some(Boolean) ? { item: out, additionalItems } : { additionalItems };
     },

@@ -19,7 +19,7 @@
  *    recorded, as a VM does.
  */
 import { PluginError } from '../errors';
-import { launcherPods, vmiBackupGraph, type ClusterView } from '../graph/index';
+import { encodeRefs, launcherPods, vmiBackupGraph, vmiRestoreGraph, type ClusterView } from '../graph/index';
 import { ANN, LABEL } from '../kube/annotations';
 import { PLUGIN_PREFIX, type ActionDeps, type BackupActionSpec, type BackupOutput } from '../kube/action';
 import { deepClone } from '../kube/json';
@@ -114,6 +114,10 @@ export const vmiBackupAction: BackupActionSpec = {
             const consistency = assessConsistency(undefined, item, backup, view);
             logConsistency(consistency, `VMI ${nsName(item)}`, log);
             changed = setAnnotationIfChanged(out, ANN.backupConsistency, consistencyAnnotation(consistency)) || changed;
+        }
+        if (!owned) {
+            // A standalone VMI is restored as such: record what its restore needs (src/graph/record.ts).
+            changed = setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(vmiRestoreGraph(item, view))) || changed;
         }
         return result(additionalItems);
     },

@@ -28,6 +28,7 @@ export {
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
 export { itemBlockGraph } from './itemblock';
+export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';
 export { revisionName } from './instancetype';
 export { BACKEND_PVC_PREFIX, backendPvcNames, hasPersistentState, nadName, owningDataVolume } from './volumes';

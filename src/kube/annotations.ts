@@ -7,6 +7,8 @@ export const ANN = {
     originalPvcUid: 'velero.kubevirt.io/original-pvc-uid',
     originalVolumeSnapshotUid: 'velero.kubevirt.io/original-volumesnapshot-uid',
     backupConsistency: 'velero.kubevirt.io/backup-consistency',
+    /** The restore graph seen at backup time (src/graph/record.ts). */
+    restoreGraph: 'velero.kubevirt.io/restore-graph',
     domain: 'kubevirt.io/domain',
     skipBackupHooks: 'kubevirt.io/skip-backup-hooks',
     preHookCommand: 'pre.hook.backup.velero.io/command',

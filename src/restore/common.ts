@@ -3,11 +3,12 @@
  */
 import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
-import { hasPersistentState, type ClusterView } from '../graph/index';
+import { decodeRefs, hasPersistentState, type ClusterView } from '../graph/index';
 import { stringifyLossless } from '../kube/json';
-import { annotationsOf, labelsOf, setAnnotation, setLabel, type KubeObject } from '../kube/object';
-import { R } from '../kube/resources';
-import { LABEL } from '../kube/annotations';
+import { annotationsOf, labelsOf, nameOf, namespaceOf, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { R, type ObjectRef } from '../kube/resources';
+import { ANN, LABEL } from '../kube/annotations';
+import type { Logger } from '../logging/logger';
 
 /**
  * The view a restore graph needs: the only cluster read of a restore graph is the backend-storage
@@ -16,6 +17,27 @@ import { LABEL } from '../kube/annotations';
  */
 export async function restoreGraphView(cluster: ClusterReader, namespace: string, vmiSpec: unknown): Promise<ClusterView> {
     return loadView(cluster, namespace, hasPersistentState(vmiSpec) ? [R.pvcs] : []);
+}
+
+/**
+ * The additional items of a restored VM or VMI: the restore graph recorded at backup time when the item
+ * carries one (it knows the generated vTPM/EFI PVC names and DataVolume owners that a restore into an
+ * empty namespace cannot see), else the graph computed now (backups taken by other plugins). The
+ * recording is removed from `out`, the item to be created.
+ */
+export async function restoreAdditionalItems(
+    item: KubeObject,
+    out: KubeObject,
+    compute: (view: ClusterView) => ObjectRef[],
+    vmiSpec: unknown,
+    deps: { cluster: ClusterReader; log: Logger },
+): Promise<ObjectRef[]> {
+    const text = annotationsOf(item)[ANN.restoreGraph];
+    setAnnotation(out, ANN.restoreGraph, undefined);
+    const recorded = decodeRefs(text, namespaceOf(item));
+    if (recorded) return recorded;
+    if (text !== undefined) deps.log.warn(`${ANN.restoreGraph} on ${item.kind ?? 'item'} ${namespaceOf(item)}/${nameOf(item)} is not readable; computing the restore graph instead`);
+    return compute(await restoreGraphView(deps.cluster, namespaceOf(item), vmiSpec));
 }
 
 /** True when `copy` differs from `original` (both lossless JSON values). */

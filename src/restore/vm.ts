@@ -14,7 +14,7 @@ import { deepClone } from '../kube/json';
 import { KNOB, knobValue } from '../kube/knobs';
 import { describe, isRecord, nameOf, namespaceOf, pathGet, setLabel } from '../kube/object';
 import type { Restore } from '../kube/velero';
-import { changed, restoreGraphView } from './common';
+import { changed, restoreAdditionalItems } from './common';
 import { applyIdentityPolicy, identityPolicyOf } from './identity';
 import { logRewrites, namespaceMappingOf, rewriteDataVolumeTemplates, rewriteNetworks, targetNamespace } from './namespacemap';
 import { dataVolumeTemplateStorageClassFields, remapStorageClasses } from './storageclass';
@@ -96,8 +96,7 @@ export const vmRestoreAction: RestoreActionSpec = {
         // Set by the VM backup action for single-VM restores; it has done its job once Velero selected the VM.
         setLabel(vm, LABEL.vmName, undefined);
 
-        const view = await restoreGraphView(deps.cluster, namespace, templateSpec);
-        const additionalItems = vmRestoreGraph(item, view);
+        const additionalItems = await restoreAdditionalItems(item, vm, (view) => vmRestoreGraph(item, view), templateSpec, deps);
         return { ...(changed(item, vm) ? { item: vm } : {}), additionalItems, skipRestore: false };
     },
 };

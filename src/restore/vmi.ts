@@ -11,7 +11,7 @@ import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { ANN, RESTRICTED_VMI_LABELS } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { annotationsOf, describe, isRecord, nameOf, namespaceOf, setLabel } from '../kube/object';
-import { changed, restoreGraphView } from './common';
+import { changed, restoreAdditionalItems } from './common';
 import { applyIdentityPolicy, identityPolicyIsNoop, identityPolicyOf } from './identity';
 import { logRewrites, namespaceMappingOf, rewriteNetworks, targetNamespace } from './namespacemap';
 
@@ -50,8 +50,7 @@ export const vmiRestoreAction: RestoreActionSpec = {
             throw new PluginError('InvalidItem', 'cannot apply the identity policy to a VirtualMachineInstance without spec');
         }
 
-        const view = await restoreGraphView(deps.cluster, namespace, item.spec);
-        const additionalItems = vmiRestoreGraph(item, view);
+        const additionalItems = await restoreAdditionalItems(item, vmi, (view) => vmiRestoreGraph(item, view), item.spec, deps);
         return { ...(changed(item, vmi) ? { item: vmi } : {}), additionalItems, skipRestore: false };
     },
 };

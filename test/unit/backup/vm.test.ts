@@ -165,13 +165,34 @@ describe('VM backup: the backed-up item', () => {
         expect(labelsOf(item)).toEqual({ app: 'demo', 'velero.kubevirt.io/vm': 'test-vm' });
     });
 
+    it('a VM whose name does not fit in a label value is not labelled (the restored VM could not be created)', async () => {
+        const objects = world('vm-running.yaml', 'storage.yaml');
+        const vm = find(objects, 'VirtualMachine', 'test-vm');
+        const long = `vm-${'x'.repeat(61)}`;
+        setPath(vm, ['metadata', 'name'], long);
+        const { item, log } = await runBackup(vmBackupAction, vm, makeBackup(), objects);
+        expect(labelsOf(item)).toEqual({ app: 'demo' });
+        expect(log.entries.some((e) => e.level === 'info' && e.message.includes('not labelled velero.kubevirt.io/vm'))).toBe(true);
+    });
+
+    it('records the restore graph seen at backup time, with the live-only edges', async () => {
+        const objects = world('vm-running.yaml', 'storage.yaml');
+        const { item, out } = await runBackup(vmBackupAction, find(objects, 'VirtualMachine', 'test-vm'), makeBackup(), objects);
+        const recorded = JSON.parse(annotationsOf(item)['velero.kubevirt.io/restore-graph'] as string) as string[];
+        const backedUp = out.additionalItems.map((r) => `${r.group ? `${r.resource}.${r.group}` : r.resource}/${r.name}`);
+        // Everything recorded is also backed up (Velero finds it in the tarball); the VMI and pods never are.
+        expect(recorded.length).toBeGreaterThan(0);
+        expect(recorded.filter((r) => !backedUp.includes(r))).toEqual([]);
+        expect(recorded.some((r) => r.startsWith('virtualmachineinstances') || r.startsWith('pods/'))).toBe(false);
+    });
+
     it('keeps unknown fields and integers beyond 2^53 byte for byte', async () => {
         const text = readFileSync(join(FIXTURES_DIR, 'backup', 'vm-bigint.json'), 'utf8').trim();
         const vm = parseLossless(text) as KubeObject;
         const { item } = await runBackup(vmBackupAction, vm, makeBackup());
         const expected = text.replace(
             '"generation":12345678901234567890}',
-            '"generation":12345678901234567890,"labels":{"velero.kubevirt.io/vm":"big-vm"},"annotations":{"velero.kubevirt.io/backup-consistency":"{\\"level\\":\\"offline\\",\\"reasons\\":[\\"VM is not running\\"],\\"launcherPods\\":[]}"}}',
+            '"generation":12345678901234567890,"labels":{"velero.kubevirt.io/vm":"big-vm"},"annotations":{"velero.kubevirt.io/backup-consistency":"{\\"level\\":\\"offline\\",\\"reasons\\":[\\"VM is not running\\"],\\"launcherPods\\":[]}","velero.kubevirt.io/restore-graph":"[]"}}',
         );
         expect(stringifyLossless(item)).toBe(expected);
     });

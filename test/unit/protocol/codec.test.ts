@@ -66,7 +66,7 @@ describe('the static codec is wire-identical to the .proto files', () => {
 
     it('every service of the .proto files has the same methods, paths and streaming flags', () => {
         for (const [name, definition] of Object.entries(reference)) {
-            if ((definition as MessageTypeDefinition).format !== undefined) continue;
+            if ((definition as MessageTypeDefinition<unknown, unknown>).format !== undefined) continue;
             const ours = serviceDefinition(name);
             const theirs = definition as unknown as Record<string, MethodDefinition<unknown, unknown>>;
             expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());

@@ -1,6 +1,7 @@
 import { PluginError } from '../../../src/errors';
 import { KNOB } from '../../../src/kube/knobs';
-import { pathGet, type KubeObject } from '../../../src/kube/object';
+import { ANN } from '../../../src/kube/annotations';
+import { annotationsOf, pathGet, setAnnotation, type KubeObject } from '../../../src/kube/object';
 import { RUN_STRATEGIES, runStrategyOf, vmRestoreAction } from '../../../src/restore/vm';
 import { fixture, fixtures, keys, RecordingCluster, restoreWith, run, runError, UUID_V4 } from './helpers';
 
@@ -84,6 +85,28 @@ describe('VM restore action: additional items', () => {
         const { output } = await run(vmRestoreAction, vm('tpm'), restoreWith(), cluster);
         expect(keys(output.additionalItems)).toEqual(['persistentvolumeclaims/src/tpm-root', 'persistentvolumeclaims/src/persistent-state-for-tpm-x7k2p']);
         expect(cluster.calls).toEqual(['list persistentvolumeclaims src']);
+    });
+
+    it('a restore graph recorded at backup wins: the generated vTPM PVC name is found with the namespace gone, and nothing is read', async () => {
+        const tpm = vm('tpm');
+        setAnnotation(tpm, ANN.restoreGraph, '["persistentvolumeclaims/tpm-root","datavolumes.cdi.kubevirt.io/tpm-root","persistentvolumeclaims/persistent-state-for-tpm-x7k2p"]');
+        const { output, cluster } = await run(vmRestoreAction, tpm, restoreWith(), new RecordingCluster([]));
+        expect(keys(output.additionalItems)).toEqual([
+            'persistentvolumeclaims/src/tpm-root',
+            'datavolumes.cdi.kubevirt.io/src/tpm-root',
+            'persistentvolumeclaims/src/persistent-state-for-tpm-x7k2p',
+        ]);
+        expect(cluster.calls).toEqual([]);
+        expect(annotationsOf(output.item as KubeObject)).not.toHaveProperty([ANN.restoreGraph]);
+    });
+
+    it.each([['not JSON'], ['{"a":1}'], ['[1]'], ['["no-slash"]']])('an unreadable recorded graph %p is ignored with a warning and the graph is computed', async (text) => {
+        const tpm = vm('tpm');
+        setAnnotation(tpm, ANN.restoreGraph, text);
+        const { output, messages } = await run(vmRestoreAction, tpm, restoreWith(), new RecordingCluster(fixtures('backend-pvcs.yaml')));
+        expect(keys(output.additionalItems)).toEqual(['persistentvolumeclaims/src/tpm-root', 'persistentvolumeclaims/src/persistent-state-for-tpm-x7k2p']);
+        expect(messages.some((m) => m.includes(`${ANN.restoreGraph} on VirtualMachine src/tpm is not readable`))).toBe(true);
+        expect(annotationsOf(output.item as KubeObject)).not.toHaveProperty([ANN.restoreGraph]);
     });
 
     it('VM without persistent state, storage classes or identity-policy=auto reads nothing from the cluster', async () => {
