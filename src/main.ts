@@ -80,7 +80,7 @@ export async function main(): Promise<number> {
     // go-plugin servers ignore SIGINT (the terminal's Ctrl-C reaches the whole process group); Velero ends us with Shutdown.
     process.on('SIGINT', () => undefined);
 
-    const registry = new Registry(buildActions({ log }));
+    const registry = new Registry(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext }));
     let exiting = false;
     const exit = (code: number): void => {
         if (exiting) return;

@@ -5,13 +5,18 @@ export interface PluginArgs {
     /** The raw --log-level value when it was not a level we know (reported once at start). */
     unknownLogLevel?: string;
     features: string[];
+    /** Velero's --kubeconfig / --kubecontext (Velero running out of cluster): the plugin reads the same cluster. */
+    kubeconfig?: string;
+    kubecontext?: string;
 }
+
+const VALUED = new Set(['log-level', 'features', 'kubeconfig', 'kubecontext']);
 
 /**
  * Reads the arguments Velero passes to a plugin. Velero >= 1.15 passes its own server flags verbatim
  * (`--k=v`, `--k v` and bare booleans such as `--restore-only`); 1.14 and earlier pass
- * `--log-level X [--features Y]`. Only --log-level and --features matter; everything else is ignored
- * and nothing here ever fails.
+ * `--log-level X [--features Y]`. Only --log-level, --features, --kubeconfig and --kubecontext matter;
+ * everything else is ignored and nothing here ever fails.
  */
 export function parseArgs(argv: readonly string[]): PluginArgs {
     const result: PluginArgs = { logLevel: 'info', features: [] };
@@ -20,7 +25,7 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
         const match = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
         if (!match) continue;
         const key = match[1] ?? '';
-        if (key !== 'log-level' && key !== 'features') continue;
+        if (!VALUED.has(key)) continue;
         let value = match[2];
         if (value === undefined) {
             const next = argv[i + 1];
@@ -36,6 +41,10 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
             } else {
                 result.unknownLogLevel = value;
             }
+        } else if (key === 'kubeconfig') {
+            result.kubeconfig = value;
+        } else if (key === 'kubecontext') {
+            result.kubecontext = value;
         } else {
             result.features = value
                 .split(',')

@@ -54,15 +54,34 @@ export function findConfigSource(probe: ConfigProbe): ConfigSource | undefined {
     return inPod ? 'in-cluster' : undefined;
 }
 
-/** The standard loader: client-node's KubeConfig.loadFromDefault(), imported on first call. */
-export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_DIR): ConfigLoader {
+/** Velero's own --kubeconfig and --kubecontext, which it passes to its plugins with its other flags. */
+export interface ExplicitConfig {
+    kubeconfig?: string | undefined;
+    context?: string | undefined;
+}
+
+/**
+ * The standard loader: client-node's KubeConfig.loadFromDefault(), imported on first call. When the
+ * Velero server runs with --kubeconfig (out of cluster), the plugin receives that flag too and reads
+ * the same file, so it talks to the same cluster as Velero; --kubecontext selects the context.
+ */
+export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_DIR, explicit: ExplicitConfig = {}): ConfigLoader {
     return async () => {
         const k8s = await loadClientNode();
-        const source = findConfigSource({ env: process.env, home: k8s.findHomeDir(), serviceAccountDir, exists: existsSync });
+        const fromFlag = (explicit.kubeconfig ?? '') !== '';
+        const source = fromFlag
+            ? `--kubeconfig (${explicit.kubeconfig ?? ''})`
+            : findConfigSource({ env: process.env, home: k8s.findHomeDir(), serviceAccountDir, exists: existsSync });
         if (source === undefined) return undefined;
         const kubeConfig = new k8s.KubeConfig();
         try {
-            kubeConfig.loadFromDefault();
+            if (fromFlag) kubeConfig.loadFromFile(explicit.kubeconfig as string);
+            else kubeConfig.loadFromDefault();
+            const context = explicit.context ?? '';
+            if (context !== '') {
+                if (!kubeConfig.getContextObject(context)) throw new Error(`context "${context}" is not in the configuration`);
+                kubeConfig.setCurrentContext(context);
+            }
         } catch (error) {
             const where = source === 'KUBECONFIG' ? `KUBECONFIG (${process.env['KUBECONFIG'] ?? ''})` : source;
             throw new PluginError('NoCluster', `cannot load the Kubernetes configuration from ${where}: ${messageOf(error)}`, {

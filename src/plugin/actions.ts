@@ -22,10 +22,13 @@ export interface Wiring {
     log: Logger;
     /** Overrides the process-wide cluster reader (tests). */
     cluster?: ClusterProvider;
+    /** Velero's --kubeconfig / --kubecontext, when it passed them. */
+    kubeconfig?: string | undefined;
+    kubecontext?: string | undefined;
 }
 
 export function buildActions(wiring: Wiring): ActionDeclaration[] {
-    const cluster = wiring.cluster ?? lazyCluster(wiring.log);
+    const cluster = wiring.cluster ?? lazyCluster(wiring.log, { kubeconfig: wiring.kubeconfig, context: wiring.kubecontext });
     return [
         ...[vmBackupAction, vmiBackupAction, dataVolumeBackupAction, pvcBackupAction, volumeSnapshotBackupAction].map((spec) =>
             backupDeclaration(spec, cluster),

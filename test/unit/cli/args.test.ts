@@ -27,6 +27,16 @@ describe('Velero server flags passed to the plugin', () => {
         expect(parsed.unknownLogLevel).toBeUndefined();
     });
 
+    it.each([
+        ['--k=v', ['--kubeconfig=/etc/velero/kubeconfig', '--kubecontext=lab'], '/etc/velero/kubeconfig', 'lab'],
+        ['--k v', ['--kubeconfig', '/k', '--log-level', 'debug'], '/k', undefined],
+        ['absent', ['--restore-only'], undefined, undefined],
+    ])("Velero's own --kubeconfig and --kubecontext are kept (%s)", (_name, argv, kubeconfig, kubecontext) => {
+        const parsed = parseArgs(argv);
+        expect(parsed.kubeconfig).toBe(kubeconfig);
+        expect(parsed.kubecontext).toBe(kubecontext);
+    });
+
     it.each([['--log-level=verbose'], ['--log-level='], ['--log-level', 'loud']])('an unknown level %s keeps info and is reported', (...argv) => {
         const parsed = parseArgs(argv);
         expect(parsed.logLevel).toBe('info');

@@ -92,6 +92,37 @@ describe('no cluster configuration', () => {
         }
     });
 
+    it("Velero's --kubeconfig wins over KUBECONFIG and ~/.kube/config", async () => {
+        const server = await FakeApiServer.start();
+        try {
+            const home = noConfigEnvironment();
+            process.env['KUBECONFIG'] = join(home, 'does-not-exist');
+            const explicit = writeKubeconfig(server.url);
+            const loader = defaultConfigLoader(join(home, 'none'), { kubeconfig: explicit });
+            expect((await loader())?.source).toBe(`--kubeconfig (${explicit})`);
+            const reader = new KubeCluster({ log: quiet, counter: new RequestCounter(), loadConfig: loader });
+            expect(await reader.list(R.pods, 'ns1')).toEqual([]);
+            reader.close();
+            expect(server.seen.map((r) => r.path)).toEqual(['/api/v1/namespaces/ns1/pods']);
+        } finally {
+            await server.close();
+        }
+    });
+
+    it('an unknown --kubecontext is a NoCluster error naming the file', async () => {
+        const server = await FakeApiServer.start();
+        try {
+            const home = noConfigEnvironment();
+            const explicit = writeKubeconfig(server.url);
+            const loader = defaultConfigLoader(join(home, 'none'), { kubeconfig: explicit, context: 'no-such-context' });
+            const thrown = (await rejection(loader())) as PluginError;
+            expect(thrown.reason).toBe('NoCluster');
+            expect(thrown.message).toContain(`cannot load the Kubernetes configuration from --kubeconfig (${explicit})`);
+        } finally {
+            await server.close();
+        }
+    });
+
     it('configuration is loaded on the first read, once, and not when the reader is created', async () => {
         let loads = 0;
         const loader: ConfigLoader = async () => {
