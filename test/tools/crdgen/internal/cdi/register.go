@@ -1,0 +1,7 @@
+//go:build kvpoverlay
+
+package resources
+
+func init() {
+	CRDs = func() map[string]string { return CDICRDs }
+}
