@@ -19,8 +19,9 @@ status=0
 
 count_jest() { # build/jest-*.json
   local p f
-  p=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$1" 2>/dev/null || echo 0)
-  f=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests+r.numRuntimeErrorTestSuites)' "$1" 2>/dev/null || echo 1)
+  local counts
+  counts=$(node -e 'const r=require(require("node:path").resolve(process.argv[1]));console.log(r.numPassedTests, r.numFailedTests + r.numRuntimeErrorTestSuites)' "$1" 2>/dev/null || echo "0 1")
+  p=${counts% *}; f=${counts#* }
   passed=$((passed + p)); failed=$((failed + f))
 }
 
