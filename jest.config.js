@@ -5,4 +5,5 @@ module.exports = {
     testMatch: ['**/*.test.ts'],
     transform: { '^.+\\.ts$': 'ts-jest' },
     testTimeout: 10000,
+    snapshotResolver: '<rootDir>/test/snapshot-resolver.js',
 };

@@ -14,6 +14,7 @@ import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
 import { deepClone } from '../kube/json';
 import { nameOf, namespaceOf, pathGet } from '../kube/object';
 import { R } from '../kube/resources';
+import { getThroughList } from '../cluster/view';
 import { KIND, nsName, requireBackup, requireKind, setAnnotationIfChanged } from './common';
 
 function groupOf(apiVersion: string | undefined): string {
@@ -33,7 +34,7 @@ export const dataVolumeBackupAction: BackupActionSpec = {
             const dvName = owningDataVolume(item);
             if (!dvName) return { additionalItems: [] };
             log.info(`handling PVC ${nsName(item)}`);
-            const dv = await cluster.get(R.dataVolumes, namespaceOf(item), dvName);
+            const dv = await getThroughList(cluster, R.dataVolumes, namespaceOf(item), dvName);
             if (!dv) {
                 log.warn(`DataVolume ${namespaceOf(item)}/${dvName} owning PVC ${nameOf(item)} not found; PVC left unchanged`);
                 return { additionalItems: [] };

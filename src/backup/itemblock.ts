@@ -4,6 +4,10 @@
  * volumes are snapshotted and the thaw hook after. Applies to VMs, standalone VMIs (no VM owner) and
  * VMIRSs. A VMI owned by a VM returns nothing: the VM's block already holds it.
  *
+ * block-launcher-pod-action (ItemBlockAction): the same grouping seen from the pods. In a namespace
+ * backup Velero collects pods first, so a launcher pod opens the block its hooks wrap; this action puts
+ * its VM, VMI and their volumes into that block (and a hotplug attachment pod's launcher pod with them).
+ *
  * An ItemBlockAction error only makes Velero skip the action for that item and mark the backup
  * PartiallyFailed; a missing grouping merely loses the hook ordering. So a failure to compute the
  * graph (malformed item) degrades to no related items with a warning. Errors of the cluster reader
@@ -11,14 +15,28 @@
  * fail on them anyway.
  */
 import { errorMessage, PluginError } from '../errors';
-import { itemBlockGraph } from '../graph/index';
-import { PLUGIN_PREFIX, type ItemBlockActionSpec } from '../kube/action';
-import { isRecord, nameOf, namespaceOf } from '../kube/object';
+import { itemBlockGraph, podItemBlockGraph, type ClusterView } from '../graph/index';
+import { PLUGIN_PREFIX, type ActionDeps, type ItemBlockActionSpec } from '../kube/action';
+import { isRecord, nameOf, namespaceOf, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { KIND, loadBackupView, nsName, vmOwner } from './common';
 
 const BLOCK_KINDS: ReadonlySet<string> = new Set([KIND.vm, KIND.vmi, KIND.vmirs]);
 const CLUSTER_REASONS: ReadonlySet<string> = new Set(['Forbidden', 'Cluster', 'NoCluster']);
+
+/** Computes a block with the namespace view; a malformed item degrades to no related items (see above). */
+async function blockOf(item: KubeObject, { cluster, log }: ActionDeps, graph: (obj: KubeObject, view: ClusterView) => ObjectRef[]): Promise<ObjectRef[]> {
+    const view = await loadBackupView(cluster, namespaceOf(item));
+    try {
+        const related = graph(item, view);
+        log.debug(`${item.kind ?? 'item'} ${nsName(item)}: ${related.length} related items`);
+        return related;
+    } catch (error) {
+        if (error instanceof PluginError && CLUSTER_REASONS.has(error.reason)) throw error;
+        log.warn(`Failed to compute the ItemBlock of ${item.kind ?? 'item'} ${nsName(item)}: ${errorMessage(error)}; no related items`);
+        return [];
+    }
+}
 
 export const vmItemBlockAction: ItemBlockActionSpec = {
     name: `${PLUGIN_PREFIX}/block-vm-action`,
@@ -43,15 +61,18 @@ export const vmItemBlockAction: ItemBlockActionSpec = {
             log.debug(`VMI ${nsName(item)} is owned by a VM; the VM's ItemBlock holds it`);
             return [];
         }
-        const view = await loadBackupView(cluster, namespaceOf(item));
-        try {
-            const related = itemBlockGraph(item, view);
-            log.debug(`${kind} ${nsName(item)}: ${related.length} related items`);
-            return related;
-        } catch (error) {
-            if (error instanceof PluginError && CLUSTER_REASONS.has(error.reason)) throw error;
-            log.warn(`Failed to compute the ItemBlock of ${kind} ${nsName(item)}: ${errorMessage(error)}; no related items`);
+        return blockOf(item, { cluster, log }, itemBlockGraph);
+    },
+};
+
+export const podItemBlockAction: ItemBlockActionSpec = {
+    name: `${PLUGIN_PREFIX}/block-launcher-pod-action`,
+    appliesTo: { includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' },
+    async relatedItems({ item }, deps): Promise<ObjectRef[]> {
+        if (item.kind !== 'Pod' || !isRecord(item.metadata) || !nameOf(item)) {
+            deps.log.debug(`block-launcher-pod-action: ${item.kind ?? 'item'} is not a named Pod`);
             return [];
         }
+        return blockOf(item, deps, podItemBlockGraph);
     },
 };

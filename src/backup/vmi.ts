@@ -18,6 +18,7 @@
  *  - A VMI without a VM owner (standalone, or VMIRS/pool-owned) gets its consistency level logged and
  *    recorded, as a VM does.
  */
+import { getThroughList } from '../cluster/view';
 import { PluginError } from '../errors';
 import { encodeRefs, launcherPods, vmiBackupGraph, vmiRestoreGraph, type ClusterView } from '../graph/index';
 import { ANN, LABEL } from '../kube/annotations';
@@ -39,7 +40,7 @@ const POD_MISSING = 'VM is running but launcher pod is not included in the backu
 async function ownerVmMissing(vmi: KubeObject, owner: OwnerReference, backup: Backup, deps: ActionDeps): Promise<string | undefined> {
     const vmName = owner.name as string;
     if (!resourceInBackup(backup, R.vms)) return "the backup's resource filters exclude virtualmachines";
-    const vm = await deps.cluster.get(R.vms, namespaceOf(vmi), vmName);
+    const vm = await getThroughList(deps.cluster, R.vms, namespaceOf(vmi), vmName);
     if (!vm) {
         deps.log.info(`VM ${namespaceOf(vmi)}/${vmName} owning VMI ${nameOf(vmi)} was not found; treating it as included`);
         return undefined;

@@ -18,6 +18,22 @@ function groupOf(obj: KubeObject): string {
     return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
+/**
+ * Name indexes of lists, kept per list instance: the process-wide reader hands out the same array for a
+ * cached list, so the many views built over one namespace during a backup share one index.
+ */
+const indexes = new WeakMap<readonly KubeObject[], Map<string, KubeObject>>();
+
+function indexOf(list: readonly KubeObject[]): Map<string, KubeObject> {
+    let index = indexes.get(list);
+    if (!index) {
+        index = new Map();
+        for (const obj of list) if (!index.has(nameOf(obj))) index.set(nameOf(obj), obj);
+        indexes.set(list, index);
+    }
+    return index;
+}
+
 /** A view over lists already fetched, keyed by group-resource then namespace ('' for cluster-scoped). */
 class MemoryView implements ClusterView {
     private readonly lists = new Map<string, Map<string, KubeObject[]>>();
@@ -29,9 +45,9 @@ class MemoryView implements ClusterView {
             byNs = new Map();
             this.lists.set(k, byNs);
         }
-        const current = byNs.get(namespace) ?? [];
-        current.push(...objects);
-        byNs.set(namespace, current);
+        const current = byNs.get(namespace);
+        // The first list is kept as given (no copy, and its name index is shared); later ones are merged.
+        byNs.set(namespace, current === undefined ? (objects as KubeObject[]) : [...current, ...objects]);
     }
 
     list(resource: GroupResource, namespace: string): readonly KubeObject[] {
@@ -39,7 +55,7 @@ class MemoryView implements ClusterView {
     }
 
     get(resource: GroupResource, namespace: string, name: string): KubeObject | undefined {
-        return this.list(resource, namespace).find((o) => nameOf(o) === name);
+        return indexOf(this.list(resource, namespace)).get(name);
     }
 }
 
@@ -68,8 +84,24 @@ export async function loadView(cluster: ClusterReader, namespace: string, needs:
  */
 export function viewOf(objects: readonly KubeObject[]): ClusterView {
     const view = new MemoryView();
+    const groups = new Map<string, { resource: { group: string; resource: string }; namespace: string; objects: KubeObject[] }>();
     for (const obj of objects) {
-        view.add({ group: groupOf(obj), resource: kindToResource(obj.kind ?? '') }, namespaceOf(obj), [obj]);
+        const resource = { group: groupOf(obj), resource: kindToResource(obj.kind ?? '') };
+        const k = `${key(resource.group, resource.resource)}|${namespaceOf(obj)}`;
+        const entry = groups.get(k) ?? { resource, namespace: namespaceOf(obj), objects: [] };
+        entry.objects.push(obj);
+        groups.set(k, entry);
     }
+    for (const { resource, namespace, objects: list } of groups.values()) view.add(resource, namespace, list);
     return view;
+}
+
+/**
+ * One object by name, read through the namespace's list: the first call lists the namespace (once per
+ * process), later ones are answered from that list; a name missing from it costs one GET (it may have
+ * been created since). Use it where many items of a namespace each need one object of another resource.
+ */
+export async function getThroughList(cluster: ClusterReader, resource: GroupResource, namespace: string, name: string): Promise<KubeObject | undefined> {
+    await cluster.list(resource, resource.namespaced ? namespace : '');
+    return cluster.get(resource, namespace, name);
 }

@@ -27,7 +27,7 @@ export {
     vmirsBackupGraph,
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
-export { itemBlockGraph } from './itemblock';
+export { itemBlockGraph, podItemBlockGraph } from './itemblock';
 export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';
 export { revisionName } from './instancetype';

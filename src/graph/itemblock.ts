@@ -3,7 +3,8 @@
  * so that Velero runs the launcher pods' freeze/thaw hooks around the volume snapshots. Only the VMI,
  * launcher pods, DataVolumes and PVCs; secrets, config maps and the like need no such grouping.
  */
-import { nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import { ANN, LABEL } from '../kube/annotations';
+import { annotationsOf, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { R, uniqueRefs } from '../kube/resources';
 import { KIND, push } from './common';
@@ -26,12 +27,12 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
     const out: ObjectRef[] = [];
     switch (obj.kind) {
         case KIND.vm: {
-            if (vmCreated(obj)) {
-                push(out, R.vmis, ns, nameOf(obj));
-                const vmi = view.get(R.vmis, ns, nameOf(obj));
-                if (vmi) podRefs(out, vmi, view);
-            }
+            const vmi = vmCreated(obj) ? view.get(R.vmis, ns, nameOf(obj)) : undefined;
+            if (vmCreated(obj)) push(out, R.vmis, ns, nameOf(obj));
+            if (vmi) podRefs(out, vmi, view);
             out.push(...vmiSpecStorage(pathGet(obj, ['spec', 'template', 'spec']), { namespace: ns, view, backendOwner: nameOf(obj) }));
+            // Volumes hotplugged without being persisted to the template exist only in the VMI's spec.
+            if (vmi) out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: ns, view, backendOwner: nameOf(obj) }));
             break;
         }
         case KIND.vmi:
@@ -47,4 +48,55 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
             break;
     }
     return uniqueRefs(out);
+}
+
+const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+/** The VM owning a VMI, as an ownerReference of kind VirtualMachine in group kubevirt.io. */
+function owningVmName(vmi: KubeObject): string | undefined {
+    const owner = ownerReferencesOf(vmi).find((o) => o.kind === KIND.vm && (o.apiVersion ?? '').startsWith('kubevirt.io/'));
+    return owner?.name;
+}
+
+/** The VMI a launcher pod runs: annotation kubevirt.io/domain, confirmed by label kubevirt.io/created-by when both are known. */
+function vmiOfLauncher(pod: KubeObject, view: ClusterView): KubeObject | undefined {
+    const name = annotationsOf(pod)[ANN.domain];
+    if (!name) return undefined;
+    const vmi = view.get(R.vmis, namespaceOf(pod), name);
+    const uid = vmi?.metadata?.uid;
+    const createdBy = labelsOf(pod)[LABEL.createdBy];
+    if (vmi && uid && createdBy && uid !== createdBy) return undefined;
+    return vmi;
+}
+
+/**
+ * A KubeVirt pod's ItemBlock. In a namespace backup Velero collects pods before the kubevirt.io and
+ * cdi.kubevirt.io resources, so a launcher pod, not its VM, opens the block that its freeze/thaw hooks
+ * wrap. For a launcher pod (label kubevirt.io=virt-launcher) this returns its VM (if any), its VMI and
+ * the VMI's block (all launcher pods, DataVolumes, PVCs, TPM/EFI PVC, hotplugged volumes included); for a
+ * hotplug attachment pod (kubevirt.io=hotplug-disk), its launcher pod and the same. A finished pod, or
+ * anything else: nothing.
+ */
+export function podItemBlockGraph(pod: KubeObject, view: ClusterView): ObjectRef[] {
+    const ns = namespaceOf(pod);
+    const role = labelsOf(pod)[LABEL.kubevirt];
+    const out: ObjectRef[] = [];
+    // A finished pod (the source of a completed migration) is no longer part of the VM: no hooks run there.
+    if (TERMINAL_PHASES.has(String(pathGet(pod, ['status', 'phase'])))) return [];
+    let launcher: KubeObject | undefined = pod;
+    if (role === 'hotplug-disk') {
+        const owner = ownerReferencesOf(pod).find((o) => o.kind === 'Pod' && o.name);
+        launcher = owner?.name ? view.get(R.pods, ns, owner.name) : undefined;
+        if (launcher) push(out, R.pods, ns, nameOf(launcher));
+    } else if (role !== 'virt-launcher') {
+        return [];
+    }
+    const vmi = launcher ? vmiOfLauncher(launcher, view) : undefined;
+    if (!vmi) return uniqueRefs(out);
+    const vm = owningVmName(vmi);
+    if (vm) push(out, R.vms, ns, vm);
+    push(out, R.vmis, ns, nameOf(vmi));
+    podRefs(out, vmi, view);
+    out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: ns, view, backendOwner: vm ?? nameOf(vmi) }));
+    return uniqueRefs(out.filter((r) => !(r.resource === 'pods' && r.name === nameOf(pod))));
 }

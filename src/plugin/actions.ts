@@ -5,7 +5,7 @@ import { lazyCluster } from '../cluster/lazy';
 import type { Logger } from '../logging/logger';
 import type { ActionDeclaration } from '../protocol/types';
 import { dataVolumeBackupAction } from '../backup/datavolume';
-import { vmItemBlockAction } from '../backup/itemblock';
+import { podItemBlockAction, vmItemBlockAction } from '../backup/itemblock';
 import { pvcBackupAction } from '../backup/pvc';
 import { vmBackupAction } from '../backup/vm';
 import { vmiBackupAction } from '../backup/vmi';
@@ -44,5 +44,6 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
             restoreDeclaration(spec, cluster),
         ),
         itemBlockDeclaration(vmItemBlockAction, cluster),
+        itemBlockDeclaration(podItemBlockAction, cluster),
     ];
 }

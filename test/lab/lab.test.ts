@@ -64,14 +64,14 @@ describe('lab control plane', () => {
         expect(await lab.bslAvailable()).toBe(true);
     });
 
-    it('velero plugin get lists exactly our 12 actions with their kinds', async () => {
+    it('velero plugin get lists exactly our actions (plugins.yaml) with their kinds', async () => {
         const out = await lab.velero(['plugin', 'get']);
         const ours = out
             .split('\n')
             .map((l) => l.trim().split(/\s+/))
             .filter((f) => f[0]?.startsWith('kubevirt-velero-plugin/'))
             .map(([name, kind]) => ({ kind, name }));
-        expect(ours).toHaveLength(12);
+        expect(ours).toHaveLength(PLUGINS.length);
         expect(ours.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
             PLUGINS.map((p) => ({ kind: p.kind, name: p.name })).sort((a, b) => a.name.localeCompare(b.name)),
         );
@@ -239,6 +239,6 @@ describe('identities and restarts', () => {
         const after = connectLab();
         expect(after.state.veleroPid).not.toBe(before);
         expect(await lab.bslAvailable()).toBe(true);
-        expect((await lab.velero(['plugin', 'get'])).match(/kubevirt-velero-plugin\//g)).toHaveLength(12);
+        expect((await lab.velero(['plugin', 'get'])).match(/kubevirt-velero-plugin\//g)).toHaveLength(PLUGINS.length);
     });
 });

@@ -137,8 +137,8 @@ describe('the RBAC manifest', () => {
 
     it.each([
         ['ClusterRole', 'pods', 'backup-virtualmachine-action', 'forbidden: cannot list pods in namespace "rbac-kvp"'],
-        ['ClusterRole', 'virtualmachines', 'backup-virtualmachineinstance-action', 'forbidden: cannot get virtualmachines.kubevirt.io "test-vm-with-pvc" in namespace "rbac-kvp"'],
-        ['ClusterRole', 'datavolumes', 'backup-datavolume-action', 'forbidden: cannot get datavolumes.cdi.kubevirt.io "test-pvc" in namespace "rbac-kvp"'],
+        ['ClusterRole', 'virtualmachines', 'backup-virtualmachineinstance-action', 'forbidden: cannot list virtualmachines.kubevirt.io in namespace "rbac-kvp"'],
+        ['ClusterRole', 'datavolumes', 'backup-datavolume-action', 'forbidden: cannot list datavolumes.cdi.kubevirt.io in namespace "rbac-kvp"'],
         ['ClusterRole', 'virtualmachineinstances', 'restore-vm-action', 'forbidden: cannot list virtualmachineinstances.kubevirt.io in all namespaces'],
         ['Role', 'configmaps', 'restore-datavolume-action', 'forbidden: cannot list configmaps in namespace "velero"'],
     ])('without the %s rule for %s, %s fails naming the missing permission', async (kind, resource, plugin, message) => {

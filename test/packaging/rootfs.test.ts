@@ -106,7 +106,7 @@ describe('the single executable in a glibc-only image like Velero’s', () => {
             const socket = line.split('|')[3] as string;
             const listed = await unary(fs.root, socket, 'generated.PluginLister', 'ListPlugins');
             const plugins = listed['plugins'] as { command: string; name: string }[];
-            expect(plugins.length).toBe(12);
+            expect(plugins.length).toBe(13);
             expect(new Set(plugins.map((p) => p.command))).toEqual(new Set(['/plugins/kubevirt-velero-plugin']));
             await unary(fs.root, socket, 'plugin.GRPCController', 'Shutdown');
             const exit = await started.exit;

@@ -1,4 +1,4 @@
-import { vmItemBlockAction } from '../../../src/backup/itemblock';
+import { podItemBlockAction, vmItemBlockAction } from '../../../src/backup/itemblock';
 import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
@@ -84,5 +84,46 @@ describe('VM ItemBlockAction (upstream TestVMItemBlockAction_*)', () => {
         const objects = world('vm-running.yaml', 'storage.yaml').filter((o) => o.kind !== 'VirtualMachineInstance' && o.kind !== 'Pod');
         const vm = setPath(find(objects, 'VirtualMachine', 'test-vm'), ['status'], { printableStatus: 'Stopped' });
         expect((await related(vm, new StaticCluster(objects))).items).toEqual([dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
+    });
+});
+
+describe('launcher pod ItemBlockAction (namespace backups reach pods before VMs)', () => {
+    const vm = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachines', namespace: NS, name });
+
+    async function podRelated(item: KubeObject, cluster: ClusterReader): Promise<ObjectRef[]> {
+        return podItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: captureLog().log });
+    }
+
+    it('applies to launcher and hotplug pods only, by label', () => {
+        expect(podItemBlockAction.name).toBe('kubevirt-velero-plugin/block-launcher-pod-action');
+        expect(podItemBlockAction.appliesTo).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
+    });
+
+    test.each<[string, string[], string, ObjectRef[]]>([
+        ['a VM’s launcher pod brings the VM, the VMI and its storage', ['vm-running.yaml', 'storage.yaml'], 'virt-launcher-test-vm-x7k2p', [
+            vm('test-vm'), vmi('test-vm'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
+        ]],
+        ['a standalone VMI’s launcher pod brings the VMI and its storage', ['vmi-standalone.yaml', 'storage.yaml'], 'virt-launcher-test-vmi-h5d2s', [
+            vmi('test-vmi'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
+        ]],
+    ])('%s', async (_name, files, podName, expected) => {
+        const objects = world(...files);
+        expect(await podRelated(find(objects, 'Pod', podName), new StaticCluster(objects))).toEqual(expected);
+    });
+
+    it('a pod whose VMI is not in the cluster brings nothing', async () => {
+        const objects = world('vm-running.yaml', 'storage.yaml');
+        const pod = find(objects, 'Pod', 'virt-launcher-test-vm-x7k2p');
+        expect(await podRelated(pod, new StaticCluster(objects.filter((o) => o.kind !== 'VirtualMachineInstance')))).toEqual([]);
+    });
+
+    it('an item that is not a pod brings nothing and reads nothing', async () => {
+        const objects = world('vm-running.yaml', 'storage.yaml');
+        expect(await podRelated(find(objects, 'VirtualMachine', 'test-vm'), forbiddenCluster)).toEqual([]);
+    });
+
+    it('cluster errors propagate (the operator must see them)', async () => {
+        const objects = world('vm-running.yaml', 'storage.yaml');
+        await expect(podRelated(find(objects, 'Pod', 'virt-launcher-test-vm-x7k2p'), forbiddenCluster)).rejects.toThrow(/forbidden/);
     });
 });

@@ -1,0 +1,437 @@
+/**
+ * The seven partner compatibility scenarios of KubeVirt's backup/restore integration guide (behaviour
+ * reference §13.1), each driven with the real velero CLI: create the sample, `velero backup create
+ * <b> --include-namespaces <ns> --snapshot-volumes=false --wait`, delete the namespace, `velero restore
+ * create --from-backup <b> --wait`, then every check of the guide that needs no running guest.
+ *
+ * Table-driven: SCENARIOS (scenarios/partner.ts) says what each scenario has and expects; CHECKS below
+ * says what is verified; every (scenario, applicable check) pair is one test. The pipelines run once,
+ * in beforeAll, and record; the tests judge the records.
+ *
+ * Local lab (default): simulated VMs, no kubelet (hooks of running VMs fail: backup PartiallyFailed with
+ * exactly the two hook errors), no controllers (restored objects keep no status).
+ * Existing cluster (KVP_LAB_KUBECONFIG; optional KVP_STORAGE_CLASS, KVP_SCENARIO_TIMEOUT_MS): real VMs
+ * from the same samples without status; the pipeline waits for KubeVirt and CDI (partner.ts settle()),
+ * hooks run (backup Completed), and the recreated VMI/launcher pod are told apart from restored ones by
+ * Velero's velero.io/restore-name label.
+ *
+ * Negative proof (local lab only: it swaps the plugin binary): the plugin is rebuilt in memory from src/
+ * with three deliberate breakages (BREAKAGES), scenario 06 runs against it, and exactly the three checks
+ * aimed at must fail while every other check of the scenario still passes.
+ *
+ * Names: namespaces scn-<id>, backups/restores scn-<id>-<run stamp>; the negative proof uses scn-neg-06.
+ * KVP_SCENARIO_CONCURRENCY (default 2) pipelines run at a time.
+ */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { KubeObject } from '../../src/kube/object';
+import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, type Lab } from './lab';
+import {
+    SCENARIOS,
+    buildBrokenPlugin,
+    mapLimit,
+    type Breakage,
+    expectedBackupPhase,
+    hookLines,
+    logFields,
+    runScenario,
+    volumeNames,
+    type HookLine,
+    type Run,
+    type Scenario,
+} from './scenarios/partner';
+
+const EXISTING = (process.env['KVP_LAB_KUBECONFIG'] ?? '') !== '';
+const STAMP = Date.now().toString(36);
+const RESTORE_LABEL = 'velero.io/restore-name';
+const VMI_GVK = 'kubevirt.io/v1/VirtualMachineInstance';
+const POD_GVK = 'v1/Pod';
+
+let lab: Lab;
+beforeAll(() => {
+    lab = connectLab();
+});
+
+// ---- helpers over a run ---------------------------------------------------------------------------
+
+function objectsOf(r: Run, kind: string): KubeObject[] {
+    return r.after.filter((o) => o.kind === kind);
+}
+function afterObject(r: Run, kind: string, name: string): KubeObject | undefined {
+    return r.after.find((o) => o.kind === kind && o.metadata?.name === name);
+}
+/** Restored by this restore (Velero labels what it creates); objects the controllers made do not count. */
+function restoredBy(r: Run, o: KubeObject | undefined): boolean {
+    return o?.metadata?.labels?.[RESTORE_LABEL] === r.restore;
+}
+function ann(o: KubeObject | undefined, key: string): string | undefined {
+    return o?.metadata?.annotations?.[key];
+}
+function errorLines(log: string): Record<string, string>[] {
+    return log
+        .split('\n')
+        .filter((l) => /\blevel=(error|fatal|panic)\b/.test(l))
+        .map(logFields);
+}
+/** Items the restore log says a plugin discarded: "<groupResource> <name>". */
+function discarded(r: Run): string[] {
+    return r.restoreLog
+        .split('\n')
+        .filter((l) => l.includes('msg="Skipping restore because a registered plugin discarded it"'))
+        .map(logFields)
+        .map((f) => `${f['groupResource'] ?? '?'} ${f['original name'] ?? '?'}`)
+        .sort();
+}
+function ownedVmiNames(r: Run): string[] {
+    return r.vmisBefore.filter((v) => (v.metadata?.ownerReferences ?? []).some((o) => o.kind === 'VirtualMachine')).map((v) => v.metadata?.name ?? '');
+}
+function pluginLines(log: string, msg: string): string[] {
+    return pluginLogLines(log).filter((l) => logFields(l)['msg'] === msg);
+}
+
+// ---- the checks -----------------------------------------------------------------------------------
+
+interface Check {
+    name: (s: Scenario) => string;
+    applies: (s: Scenario) => boolean;
+    verify: (s: Scenario, r: Run) => void;
+}
+
+const running = (s: Scenario): boolean => s.pods.launcher > 0;
+
+const CHECKS: Check[] = [
+    {
+        name: (s) =>
+            running(s) && !EXISTING
+                ? 'backup ends PartiallyFailed, and only because the two virt-freezer hooks cannot exec (no kubelet)'
+                : `backup ends ${expectedBackupPhase(s, EXISTING)} without errors`,
+        applies: () => true,
+        verify: (s, r) => {
+            // Without a kubelet the exec fails: pods/exec is served by the node the pod names.
+            const hookErrors =
+                running(s) && !EXISTING
+                    ? ['pre', 'post'].map((hookPhase) => ({ msg: 'Error executing hook', hookPhase, error: 'pods "node01" not found' }))
+                    : [];
+            expect({
+                phase: r.backupPhase,
+                errors: r.backupErrors,
+                errorLines: errorLines(r.backupLog).map((f) => ({ msg: f['msg'], hookPhase: f['hookPhase'], error: f['error'] })),
+            }).toEqual({ phase: expectedBackupPhase(s, EXISTING), errors: hookErrors.length, errorLines: hookErrors });
+        },
+    },
+    {
+        name: (s) =>
+            running(s)
+                ? 'the pre hook (virt-freezer --freeze) is attempted on the launcher pod before the post hook (--unfreeze)'
+                : 'no backup hook runs (stopped VM: no launcher pod)',
+        applies: () => true,
+        verify: (s, r) => {
+            expect(r.launcherPods).toHaveLength(s.pods.launcher);
+            // The launcher pod carries the virt-freezer hooks (KubeVirt's annotations); Velero logs the
+            // command it runs, which names the VMI and namespace, but not the pod.
+            const vmi = s.vmi?.name ?? '';
+            const cmd = (flag: string): string => `[/usr/bin/virt-freezer ${flag} --name ${vmi} --namespace ${r.ns}]`;
+            expect(r.launcherHooks).toEqual(r.launcherPods.map((pod) => ({ pod, pre: cmd('--freeze'), post: cmd('--unfreeze') })));
+            const attempt = (phase: string, flag: string): HookLine[] => [
+                { level: 'info', msg: 'running exec hook', phase, command: cmd(flag) },
+                ...(EXISTING ? [] : [{ level: 'error', msg: 'Error executing hook', phase, error: 'pods "node01" not found' }]),
+            ];
+            const expected = running(s) ? [...attempt('pre', '--freeze'), ...attempt('post', '--unfreeze')] : [];
+            expect(hookLines(r.backupLog)).toEqual(expected);
+        },
+    },
+    {
+        name: () => 'restore ends Completed without errors',
+        applies: () => true,
+        verify: (_s, r) => {
+            const e = r.restoreResults.errors ?? {};
+            expect({
+                phase: r.restorePhase,
+                errors: [...(e.velero ?? []), ...(e.cluster ?? []), ...Object.values(e.namespaces ?? {}).flat()],
+            }).toEqual({ phase: 'Completed', errors: [] });
+        },
+    },
+    {
+        name: (s) => {
+            const what = [s.vm ? 'VM' : 'VMI', 'DataVolumes', 'PVCs', ...s.objects.map(([res]) => res.split('.')[0] ?? res)];
+            if (s.vm?.instancetype !== undefined) what.push('ControllerRevisions');
+            return `the restore brings back ${[...new Set(what)].join(', ')}`;
+        },
+        applies: () => true,
+        verify: (s, r) => {
+            const want: [string, string][] = [];
+            if (s.vm) want.push(['VirtualMachine', s.vm.name]);
+            if (s.vmi?.standalone === true) want.push(['VirtualMachineInstance', s.vmi.name]);
+            for (const dv of s.dataVolumes) want.push(['DataVolume', dv], ['PersistentVolumeClaim', dv]);
+            const KIND: Record<string, string> = {
+                configmaps: 'ConfigMap',
+                secrets: 'Secret',
+                serviceaccounts: 'ServiceAccount',
+                'virtualmachineinstancetypes.instancetype.kubevirt.io': 'VirtualMachineInstancetype',
+                'virtualmachinepreferences.instancetype.kubevirt.io': 'VirtualMachinePreference',
+            };
+            for (const [res, name] of s.objects) want.push([KIND[res] ?? res, name]);
+            if (s.vm?.instancetype !== undefined) {
+                const st = r.vmBefore?.status as { instancetypeRef?: { controllerRevisionRef?: { name?: string } }; preferenceRef?: { controllerRevisionRef?: { name?: string } } };
+                want.push(['ControllerRevision', st.instancetypeRef?.controllerRevisionRef?.name ?? '(no instancetype revision before the backup)']);
+                want.push(['ControllerRevision', st.preferenceRef?.controllerRevisionRef?.name ?? '(no preference revision before the backup)']);
+            }
+            const notRestored = want.filter(([kind, name]) => !restoredBy(r, afterObject(r, kind, name))).map(([k, n]) => `${k} ${n}`);
+            expect(notRestored).toEqual([]);
+            expect(want.length).toBeGreaterThan(2);
+        },
+    },
+    {
+        name: () => 'DataVolumes are Succeeded at once: prePopulated on each DataVolume, populatedFor on its PVC',
+        applies: (s) => s.dataVolumes.length > 0,
+        verify: (s, r) => {
+            const got = s.dataVolumes.map((dv) => ({
+                dv,
+                prePopulated: ann(afterObject(r, 'DataVolume', dv), 'cdi.kubevirt.io/storage.prePopulated'),
+                populatedFor: ann(afterObject(r, 'PersistentVolumeClaim', dv), 'cdi.kubevirt.io/storage.populatedFor'),
+                ...(EXISTING ? { phase: (afterObject(r, 'DataVolume', dv)?.status as { phase?: string } | undefined)?.phase } : {}),
+            }));
+            expect(got).toEqual(s.dataVolumes.map((dv) => ({ dv, prePopulated: dv, populatedFor: dv, ...(EXISTING ? { phase: 'Succeeded' } : {}) })));
+        },
+    },
+    {
+        name: (s) => `the restored VM keeps runStrategy ${s.vm?.runStrategy ?? ''}${EXISTING ? ` and reaches ${s.vm?.runStrategy === 'Always' ? 'Running' : 'Stopped'}` : ''}`,
+        applies: (s) => s.vm !== undefined,
+        verify: (s, r) => {
+            const vm = afterObject(r, 'VirtualMachine', s.vm?.name ?? '');
+            const spec = vm?.spec as { runStrategy?: string; running?: boolean } | undefined;
+            expect({ runStrategy: spec?.runStrategy, running: spec?.running }).toEqual({ runStrategy: s.vm?.runStrategy, running: undefined });
+            if (EXISTING) {
+                expect((vm?.status as { printableStatus?: string } | undefined)?.printableStatus).toBe(s.vm?.runStrategy === 'Always' ? 'Running' : 'Stopped');
+            }
+        },
+    },
+    {
+        name: () => 'the restored VM spec names the instancetype and preference revisions recorded before the backup',
+        applies: (s) => s.vm?.instancetype !== undefined,
+        verify: (s, r) => {
+            type Matcher = { kind?: string; name?: string; revisionName?: string };
+            type Ref = { name?: string; controllerRevisionRef?: { name?: string } };
+            const before = r.vmBefore?.status as { instancetypeRef?: Ref; preferenceRef?: Ref } | undefined;
+            const spec = afterObject(r, 'VirtualMachine', s.vm?.name ?? '')?.spec as { instancetype?: Matcher; preference?: Matcher } | undefined;
+            const itRev = before?.instancetypeRef?.controllerRevisionRef?.name;
+            const prefRev = before?.preferenceRef?.controllerRevisionRef?.name;
+            expect([itRev, prefRev].every((n) => typeof n === 'string' && n !== '')).toBe(true);
+            expect({ instancetype: spec?.instancetype, preference: spec?.preference }).toEqual({
+                instancetype: { kind: 'virtualmachineinstancetype', name: s.vm?.instancetype, revisionName: itRev },
+                preference: { kind: 'virtualmachinepreference', name: s.vm?.preference, revisionName: prefRev },
+            });
+        },
+    },
+    {
+        name: (s) => `the hotplugged volume ${s.vm?.hotplugVolume ?? ''} is in the restored VM spec${EXISTING ? ' and in the new VMI' : ''} (volumes and disks)`,
+        applies: (s) => s.vm?.hotplugVolume !== undefined,
+        verify: (s, r) => {
+            const vol = s.vm?.hotplugVolume ?? '';
+            const vm = afterObject(r, 'VirtualMachine', s.vm?.name ?? '');
+            const tmpl = (vm?.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec;
+            const hotplugged = ((tmpl as { volumes?: { name: string; dataVolume?: { name?: string; hotpluggable?: boolean } }[] } | undefined)?.volumes ?? []).find(
+                (v) => v.name === vol,
+            );
+            expect(hotplugged?.dataVolume).toEqual({ name: vol, hotpluggable: true });
+            expect(volumeNames(tmpl).disks).toContain(vol);
+            if (EXISTING) {
+                const vmi = afterObject(r, 'VirtualMachineInstance', s.vmi?.name ?? '');
+                expect(volumeNames(vmi?.spec)).toEqual(expect.objectContaining({ volumes: expect.arrayContaining([vol]), disks: expect.arrayContaining([vol]) }));
+            }
+        },
+    },
+    {
+        name: (s) =>
+            running(s)
+                ? `launcher pods${s.pods.hotplug > 0 ? ', hotplug attachment pods' : ''}${s.vmi?.standalone === false ? ' and the VM-owned VMI' : ''} are not restored: our plugin skipped them`
+                : 'no pod or VMI is restored, and nothing is skipped',
+        applies: () => true,
+        verify: (s, r) => {
+            expect([r.launcherPods.length, r.hotplugPods.length]).toEqual([s.pods.launcher, s.pods.hotplug]);
+            expect(ownedVmiNames(r)).toEqual(s.vmi?.standalone === false ? [s.vmi.name] : []);
+            const pods = [...r.launcherPods, ...r.hotplugPods];
+            const vmis = ownedVmiNames(r);
+            // 1. none of them came back through this restore (on a real cluster KubeVirt makes new ones)
+            const back = [...pods.map((p) => ['Pod', p]), ...vmis.map((v) => ['VirtualMachineInstance', v])]
+                .filter(([k, n]) => restoredBy(r, afterObject(r, k ?? '', n ?? '')))
+                .map(([k, n]) => `${k ?? ''} ${n ?? ''}`);
+            // Lab: no pod at all may carry the restore's label. (Not on a real cluster: KubeVirt copies a
+            // restored standalone VMI's labels, velero.io/restore-name included, onto its new launcher pod.)
+            const restoredPods = EXISTING ? [] : objectsOf(r, 'Pod').filter((p) => restoredBy(r, p)).map((p) => p.metadata?.name);
+            // 2. the restore log: a plugin discarded exactly these items
+            // 3. Velero's resource list records them as skipped
+            const skipped = (gvk: string, names: string[]): string[] => names.map((n) => `${r.ns}/${n}(skipped)`).filter((e) => !(r.resourceList[gvk] ?? []).includes(e));
+            // 4. our plugin's restore actions ran for them
+            expect({
+                restoredAgain: back,
+                restoredPods,
+                discarded: discarded(r),
+                missingFromSkippedList: [...skipped(POD_GVK, pods), ...skipped(VMI_GVK, vmis)],
+                podActionRuns: pluginLines(r.restoreLog, 'Running PodRestorePlugin').length,
+                ownedVmiSkips: pluginLines(r.restoreLog, "VMI is owned by a VM, it doesn't need to be restored").length,
+            }).toEqual({
+                restoredAgain: [],
+                restoredPods: [],
+                discarded: [...pods.map((p) => `pods ${p}`), ...vmis.map((v) => `virtualmachineinstances.kubevirt.io ${v}`)].sort(),
+                missingFromSkippedList: [],
+                podActionRuns: pods.length,
+                ownedVmiSkips: vmis.length,
+            });
+        },
+    },
+    {
+        name: () => `the standalone VMI is restored${EXISTING ? ' and reaches Running' : ''} (not skipped)`,
+        applies: (s) => s.vmi?.standalone === true,
+        verify: (s, r) => {
+            const name = s.vmi?.name ?? '';
+            const vmi = afterObject(r, 'VirtualMachineInstance', name);
+            expect({
+                restored: restoredBy(r, vmi),
+                listed: (r.resourceList[VMI_GVK] ?? []).filter((e) => e.startsWith(`${r.ns}/${name}(`)),
+                vmiActionRuns: pluginLines(r.restoreLog, 'Running VMIRestorePlugin').length,
+                ...(EXISTING ? { phase: (vmi?.status as { phase?: string } | undefined)?.phase } : {}),
+            }).toEqual({ restored: true, listed: [`${r.ns}/${name}(created)`], vmiActionRuns: 1, ...(EXISTING ? { phase: 'Running' } : {}) });
+        },
+    },
+];
+
+interface Case {
+    id: string;
+    title: string;
+    check: string;
+    s: Scenario;
+    c: Check;
+}
+
+function casesOf(scenarios: Scenario[]): Case[] {
+    return scenarios.flatMap((s) => CHECKS.filter((c) => c.applies(s)).map((c) => ({ id: s.id, title: s.title, check: c.name(s), s, c })));
+}
+
+function namesFor(prefix: string, s: Scenario): { ns: string; backup: string; restore: string } {
+    const base = `${prefix}-${s.id}`;
+    return { ns: base, backup: `${base}-${STAMP}`, restore: `${base}-${STAMP}` };
+}
+
+// ---- the seven scenarios ------------------------------------------------------------------------------
+
+const CONCURRENCY = Number(process.env['KVP_SCENARIO_CONCURRENCY'] ?? 2);
+const PIPELINE_TIMEOUT_MS = EXISTING ? SCENARIOS.length * 2 * Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60_000) : 280_000;
+
+describe('partner compatibility scenarios (KubeVirt integration guide)', () => {
+    const runs = new Map<string, Run | Error>();
+    const timings: string[] = [];
+
+    beforeAll(async () => {
+        // Two pipelines at a time: one creates or deletes while the other's backup or restore runs.
+        await mapLimit(SCENARIOS, CONCURRENCY, async (s) => {
+            const t0 = Date.now();
+            try {
+                runs.set(s.id, await runScenario(lab, s, namesFor('scn', s)));
+            } catch (e) {
+                runs.set(s.id, e instanceof Error ? e : new Error(String(e)));
+            }
+            timings.push(`${s.id} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        });
+        process.stderr.write(`scenarios (${CONCURRENCY} at a time): ${timings.join(', ')}\n`);
+    }, PIPELINE_TIMEOUT_MS);
+
+    afterAll(async () => {
+        if (!EXISTING || process.env['KVP_SCENARIOS_KEEP'] === '1') return;
+        for (const s of SCENARIOS) await lab.deleteNamespace(namesFor('scn', s).ns);
+    }, PIPELINE_TIMEOUT_MS);
+
+    it('the table covers the seven scenarios of the guide, each with its own sample', () => {
+        expect(SCENARIOS.map((s) => [s.id, s.sample])).toEqual([
+            ['01', '01-vm-with-dv-and-dvtemplate.yaml'],
+            ['02', '02-vm-with-pvc.yaml'],
+            ['03', '03-vm-for-hotplug.yaml'],
+            ['04', '04-vm-with-different-volume-types.yaml'],
+            ['05', '05-vm-with-access-credentials.yaml'],
+            ['06', '06-vm-with-instancetype-and-preference.yaml'],
+            ['07', '07-vmi-with-dv.yaml'],
+        ]);
+    });
+
+    it.each(casesOf(SCENARIOS))('$id $title: $check', ({ s, c }) => {
+        const r = runs.get(s.id);
+        if (r === undefined) throw new Error(`scenario ${s.id} did not run`);
+        if (r instanceof Error) throw r;
+        c.verify(s, r);
+    });
+});
+
+// ---- negative proof: a broken plugin fails the scenarios ----------------------------------------------------
+
+/**
+ * Deliberate breakages (built from src/ in memory, src/ untouched) and the check each one must fail.
+ * All three go into one plugin build, run against scenario 06 (running VM with instancetype,
+ * preference and a DataVolume), which exercises all three; every other check must still pass.
+ */
+const BREAKAGES: (Breakage & { what: string; fails: string })[] = [
+    {
+        what: 'restore-pod-action does not skip launcher pods',
+        file: 'src/restore/pod.ts',
+        from: 'skipRestore: true',
+        to: 'skipRestore: false',
+        fails: 'launcher pods and the VM-owned VMI are not restored: our plugin skipped them',
+    },
+    {
+        what: 'backup-datavolume-action writes no prePopulated annotation',
+        file: 'src/backup/datavolume.ts',
+        from: 'ANN.prePopulated, nameOf(item)',
+        to: "'kvp-broken.example.com/not-prepopulated', nameOf(item)",
+        fails: 'DataVolumes are Succeeded at once: prePopulated on each DataVolume, populatedFor on its PVC',
+    },
+    {
+        what: 'backup-virtualmachine-action does not copy the revision names from status to spec',
+        file: 'src/backup/vm.ts',
+        from: "target['revisionName'] = revision;",
+        to: 'void revision;',
+        fails: 'the restored VM spec names the instancetype and preference revisions recorded before the backup',
+    },
+];
+
+if (!EXISTING) {
+    describe(`a broken plugin fails the scenarios (${BREAKAGES.map((b) => b.what).join('; ')})`, () => {
+        const s = SCENARIOS.find((x) => x.id === '06') as Scenario;
+        let run: Run;
+        let broken: string | undefined;
+
+        beforeAll(async () => {
+            broken = await buildBrokenPlugin(BREAKAGES);
+            await lab.restartVelero({ pluginBinary: broken });
+            run = await runScenario(lab, s, namesFor('scn-neg', s));
+        }, 180_000);
+
+        afterAll(async () => {
+            await lab.restartVelero({ pluginBinary: DEFAULT_PLUGIN_BINARY });
+            if (broken !== undefined) rmSync(dirname(broken), { recursive: true, force: true });
+        }, 120_000);
+
+        it(`scenario ${s.id} fails exactly the checks the breakages aim at, and the rest still pass`, () => {
+            const failed = casesOf([s])
+                .filter(({ c }) => {
+                    try {
+                        c.verify(s, run);
+                        return false;
+                    } catch {
+                        return true;
+                    }
+                })
+                .map(({ check }) => check);
+            const aimed = new Set(BREAKAGES.map((b) => b.fails));
+            expect(failed).toEqual(casesOf([s]).map(({ check }) => check).filter((c) => aimed.has(c)));
+            expect(failed).toHaveLength(BREAKAGES.length);
+        });
+
+        it('the launcher pod is back, restored by Velero; the DataVolume lacks prePopulated; the VM spec lacks the revisions', () => {
+            const vm = afterObject(run, 'VirtualMachine', s.vm?.name ?? '')?.spec as { instancetype?: { revisionName?: string }; preference?: { revisionName?: string } };
+            expect({
+                pods: objectsOf(run, 'Pod').map((p) => [p.metadata?.name, restoredBy(run, p)]),
+                prePopulated: ann(afterObject(run, 'DataVolume', 'test-dv'), 'cdi.kubevirt.io/storage.prePopulated'),
+                revisions: [vm.instancetype?.revisionName, vm.preference?.revisionName],
+            }).toEqual({ pods: [[run.launcherPods[0], true]], prePopulated: undefined, revisions: [undefined, undefined] });
+        });
+    });
+}
