@@ -28,7 +28,7 @@ import { mkdirSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { dataVolumeBackupAction } from '../../../src/backup/datavolume';
-import { vmItemBlockAction } from '../../../src/backup/itemblock';
+import { podItemBlockAction, vmItemBlockAction } from '../../../src/backup/itemblock';
 import { pvcBackupAction } from '../../../src/backup/pvc';
 import { vmBackupAction } from '../../../src/backup/vm';
 import { vmiBackupAction } from '../../../src/backup/vmi';
@@ -487,6 +487,10 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
         guard('ItemBlockAction', item, async () => {
             report.relatedItems += (await vmItemBlockAction.relatedItems({ item, backup }, deps)).length;
         });
+    const podBlock = (item: KubeObject): Step => () =>
+        guard('ItemBlockAction', item, async () => {
+            report.relatedItems += (await podItemBlockAction.relatedItems({ item, backup }, deps)).length;
+        });
     const act = (action: typeof vmBackupAction, item: KubeObject): Step => () =>
         guard(action.name, item, async () => {
             const out = await action.execute({ item, backup }, deps);
@@ -512,8 +516,9 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
         dvSteps();
         pvcSteps();
     } else {
-        // Velero 1.18: core group (pods: no action of ours; PVCs), then cdi.kubevirt.io, then kubevirt.io
-        // (discovery lists virtualmachineinstances before virtualmachines).
+        // Velero 1.18: core group (pods, whose ItemBlocks open first: block-launcher-pod-action; then PVCs),
+        // then cdi.kubevirt.io, then kubevirt.io (discovery lists virtualmachineinstances before virtualmachines).
+        for (const pod of items.pods) steps.push(podBlock(pod));
         pvcSteps();
         dvSteps();
         vmiSteps();
