@@ -8,17 +8,12 @@ import type { ClusterReader } from '../cluster/reader';
 import { PluginError } from '../errors';
 import { GRAPH_NEEDS, type ClusterView } from '../graph/index';
 import { annotationsOf, isRecord, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, setAnnotation, setLabel, type KubeObject, type OwnerReference } from '../kube/object';
-import { R, type GroupResource } from '../kube/resources';
+import { KIND, R, type GroupResource } from '../kube/resources';
+import { deepClone } from '../kube/json';
+import { LABEL } from '../kube/annotations';
 import type { Backup } from '../kube/velero';
 
-export const KIND = {
-    vm: 'VirtualMachine',
-    vmi: 'VirtualMachineInstance',
-    vmirs: 'VirtualMachineInstanceReplicaSet',
-    dataVolume: 'DataVolume',
-    pvc: 'PersistentVolumeClaim',
-    volumeSnapshot: 'VolumeSnapshot',
-} as const;
+export { KIND } from '../kube/resources';
 
 /** What the backup actions read from a namespace: the graph's needs plus DataVolumes (restorability). */
 export const BACKUP_NEEDS: readonly GroupResource[] = [...GRAPH_NEEDS, R.dataVolumes];
@@ -109,4 +104,18 @@ export function setLabelIfChanged(obj: KubeObject, key: string, value: string): 
 /** "ns/name" of an object, for log and error texts. */
 export function nsName(obj: KubeObject): string {
     return `${namespaceOf(obj)}/${nameOf(obj)}`;
+}
+
+/**
+ * Labels a copy of `item` velero.kubevirt.io/pvc-uid=<uid> (selective restore by PVC UID), keeping a
+ * value the user had set in `originalAnnotation`. Returns the copy, or undefined when nothing changed.
+ */
+export function withPvcUidLabel(item: KubeObject, uid: string, originalAnnotation: string): KubeObject | undefined {
+    const out = deepClone(item);
+    const existing = labelsOf(item)[LABEL.pvcUid];
+    const changes = [
+        existing !== undefined && setAnnotationIfChanged(out, originalAnnotation, String(existing)),
+        setLabelIfChanged(out, LABEL.pvcUid, uid),
+    ];
+    return changes.some(Boolean) ? out : undefined;
 }

@@ -4,11 +4,10 @@
  * restore can select a VM's disks by their original UID and put the user's label back. A PVC without a
  * UID is unchanged.
  */
-import { ANN, LABEL } from '../kube/annotations';
+import { ANN } from '../kube/annotations';
 import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { labelsOf, pathGet } from '../kube/object';
-import { KIND, requireKind, setAnnotationIfChanged, setLabelIfChanged } from './common';
+import { pathGet } from '../kube/object';
+import { KIND, requireKind, withPvcUidLabel } from './common';
 
 export const pvcBackupAction: BackupActionSpec = {
     name: `${PLUGIN_PREFIX}/backup-pvc-action`,
@@ -18,12 +17,7 @@ export const pvcBackupAction: BackupActionSpec = {
         requireKind(item, KIND.pvc, '');
         const uid = pathGet(item, ['metadata', 'uid']);
         if (typeof uid !== 'string' || uid === '') return { additionalItems: [] };
-        const out = deepClone(item);
-        const existing = labelsOf(item)[LABEL.pvcUid];
-        const changes = [
-            existing !== undefined && setAnnotationIfChanged(out, ANN.originalPvcUid, String(existing)),
-            setLabelIfChanged(out, LABEL.pvcUid, uid),
-        ];
-        return changes.some(Boolean) ? { item: out, additionalItems: [] } : { additionalItems: [] };
+        const out = withPvcUidLabel(item, uid, ANN.originalPvcUid);
+        return out ? { item: out, additionalItems: [] } : { additionalItems: [] };
     },
 };

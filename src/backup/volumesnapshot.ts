@@ -8,10 +8,9 @@
  */
 import { ANN, LABEL } from '../kube/annotations';
 import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { labelsOf, namespaceOf, pathGet } from '../kube/object';
+import { namespaceOf, pathGet } from '../kube/object';
 import { R } from '../kube/resources';
-import { KIND, nsName, requireBackup, requireKind, setAnnotationIfChanged, setLabelIfChanged } from './common';
+import { KIND, nsName, requireBackup, requireKind, withPvcUidLabel } from './common';
 
 export const volumeSnapshotBackupAction: BackupActionSpec = {
     name: `${PLUGIN_PREFIX}/backup-volumesnapshot-action`,
@@ -29,12 +28,7 @@ export const volumeSnapshotBackupAction: BackupActionSpec = {
         }
         const uid = pathGet(pvc, ['metadata', 'uid']);
         if (typeof uid !== 'string' || uid === '') return { additionalItems: [] };
-        const out = deepClone(item);
-        const existing = labelsOf(item)[LABEL.pvcUid];
-        const changes = [
-            existing !== undefined && setAnnotationIfChanged(out, ANN.originalVolumeSnapshotUid, String(existing)),
-            setLabelIfChanged(out, LABEL.pvcUid, uid),
-        ];
-        return changes.some(Boolean) ? { item: out, additionalItems: [] } : { additionalItems: [] };
+        const out = withPvcUidLabel(item, uid, ANN.originalVolumeSnapshotUid);
+        return out ? { item: out, additionalItems: [] } : { additionalItems: [] };
     },
 };

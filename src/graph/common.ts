@@ -3,13 +3,7 @@ import { isRecord, labelsOf, nameOf, pathGet, type KubeObject } from '../kube/ob
 import type { GroupResource, ObjectRef } from '../kube/resources';
 import { ref } from '../kube/resources';
 
-export const KIND = {
-    vm: 'VirtualMachine',
-    vmi: 'VirtualMachineInstance',
-    vmirs: 'VirtualMachineInstanceReplicaSet',
-    dataVolume: 'DataVolume',
-    pvc: 'PersistentVolumeClaim',
-} as const;
+export { KIND } from '../kube/resources';
 
 /** A string field, or '' when absent or not a string. */
 export function str(value: unknown, path: readonly (string | number)[]): string {

@@ -4,6 +4,16 @@
  * namespace of cluster-scoped objects.
  */
 
+/** Kinds of the objects the plugin handles. */
+export const KIND = {
+    vm: 'VirtualMachine',
+    vmi: 'VirtualMachineInstance',
+    vmirs: 'VirtualMachineInstanceReplicaSet',
+    dataVolume: 'DataVolume',
+    pvc: 'PersistentVolumeClaim',
+    volumeSnapshot: 'VolumeSnapshot',
+} as const;
+
 export interface GroupResource {
     group: string;
     resource: string;

@@ -1,0 +1,92 @@
+/**
+ * The house rules of src/, checked on the import graph: no import cycles; the protocol layer knows
+ * nothing of KubeVirt; the graph knows nothing of gRPC or I/O; only src/cluster talks to the API server.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const SRC = join(__dirname, '..', '..', 'src');
+
+function files(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+        const full = join(dir, name);
+        if (statSync(full).isDirectory()) return name === 'generated' ? [] : files(full);
+        return name.endsWith('.ts') ? [full] : [];
+    });
+}
+
+const IMPORT = /^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'|^\s*import\s+\w+\s*=\s*require\('([^']+)'\)/gm;
+
+function importsOf(file: string): { local: string[]; packages: string[] } {
+    const text = readFileSync(file, 'utf8');
+    const local: string[] = [];
+    const packages: string[] = [];
+    for (const m of text.matchAll(IMPORT)) {
+        const spec = m[1] ?? m[2] ?? '';
+        if (spec.startsWith('.')) {
+            const base = resolve(dirname(file), spec);
+            const candidates = [`${base}.ts`, join(base, 'index.ts'), base];
+            const found = candidates.find((c) => {
+                try {
+                    return statSync(c).isFile();
+                } catch {
+                    return false;
+                }
+            });
+            if (found?.endsWith('.ts')) local.push(found);
+        } else {
+            packages.push(spec);
+        }
+    }
+    return { local, packages };
+}
+
+const all = files(SRC);
+const graph = new Map(all.map((f) => [f, importsOf(f)]));
+const rel = (f: string): string => relative(SRC, f);
+
+describe('the structure of src/', () => {
+    it('has no import cycles', () => {
+        const cycles: string[] = [];
+        const state = new Map<string, 'visiting' | 'done'>();
+        const stack: string[] = [];
+        const visit = (file: string): void => {
+            if (state.get(file) === 'done') return;
+            if (state.get(file) === 'visiting') {
+                cycles.push([...stack.slice(stack.indexOf(file)), file].map(rel).join(' → '));
+                return;
+            }
+            state.set(file, 'visiting');
+            stack.push(file);
+            for (const next of graph.get(file)?.local ?? []) visit(next);
+            stack.pop();
+            state.set(file, 'done');
+        };
+        for (const file of all) visit(file);
+        expect(cycles).toEqual([]);
+    });
+
+    it.each([
+        ['protocol', ['backup', 'restore', 'graph', 'cluster', 'kube', 'plugin']],
+        ['graph', ['protocol', 'plugin', 'backup', 'restore', 'cluster']],
+        ['kube', ['protocol', 'plugin', 'backup', 'restore', 'graph']],
+        ['backup', ['protocol', 'restore']],
+        ['restore', ['protocol', 'backup']],
+        ['cluster', ['protocol', 'plugin', 'backup', 'restore']],
+    ])('src/%s imports nothing from %p', (folder, forbidden) => {
+        const offending = all
+            .filter((f) => rel(f).startsWith(`${folder}/`))
+            .flatMap((f) => (graph.get(f)?.local ?? []).filter((t) => forbidden.some((d) => rel(t).startsWith(`${d}/`))).map((t) => `${rel(f)} → ${rel(t)}`));
+        expect(offending).toEqual([]);
+    });
+
+    it.each([
+        ['@grpc/grpc-js', ['protocol']],
+        ['@kubernetes/client-node', ['cluster']],
+        ['node:https', ['cluster']],
+        ['node:http', ['cluster']],
+    ])('only %s’s own layer imports %s', (pkg, allowed) => {
+        const users = all.filter((f) => graph.get(f)?.packages.includes(pkg)).map(rel);
+        expect(users.filter((f) => !allowed.some((a) => f.startsWith(`${a}/`)))).toEqual([]);
+    });
+});
