@@ -1,6 +1,6 @@
 /**
- * The go-plugin gRPC server and Velero's plugin services. It knows the wire (grpc-js, the embedded
- * descriptors, go-plugin's internal services) and dispatches each call by its `plugin` field to the
+ * The go-plugin gRPC server and Velero's plugin services. It knows the wire (grpc-js, the static
+ * codecs, go-plugin's internal services) and dispatches each call by its `plugin` field to the
  * registry. It knows nothing of KubeVirt.
  */
 import { rmSync } from 'node:fs';
@@ -14,8 +14,6 @@ import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } fr
 
 /** Requests carry the item JSON plus the Backup/Restore JSON (twice the item on restore). */
 const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
-
-const service = serviceDefinition;
 
 export interface ServerOptions {
     registry: Registry;
@@ -122,7 +120,7 @@ export class PluginServer {
     }
 
     private addGoPluginServices(): void {
-        this.server.addService(service('grpc.health.v1.Health'), {
+        this.server.addService(serviceDefinition('grpc.health.v1.Health'), {
             Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
                 const known = call.request.service === '' || call.request.service === 'plugin';
                 if (known) callback(null, { status: 'SERVING' });
@@ -134,7 +132,7 @@ export class PluginServer {
                 call.write({ status: known ? 'SERVING' : 'SERVICE_UNKNOWN' });
             },
         });
-        this.server.addService(service('plugin.GRPCController'), {
+        this.server.addService(serviceDefinition('plugin.GRPCController'), {
             Shutdown: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
                 this.options.logger.debug('shutdown requested');
                 callback(null, {});
@@ -144,12 +142,12 @@ export class PluginServer {
                 });
             },
         });
-        this.server.addService(service('plugin.GRPCStdio'), {
+        this.server.addService(serviceDefinition('plugin.GRPCStdio'), {
             // Logs go straight to stderr, so there is never anything to forward; the stream stays open
             // until shutdown and then ends with OK, which the client accepts silently.
             StreamStdio: (call: grpc.ServerWritableStream<unknown, unknown>) => this.track(call),
         });
-        this.server.addService(service('plugin.GRPCBroker'), {
+        this.server.addService(serviceDefinition('plugin.GRPCBroker'), {
             StartStream: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
                 this.track(call);
                 call.on('data', () => undefined);
@@ -171,13 +169,13 @@ export class PluginServer {
 
     private addVeleroServices(): void {
         const { registry, command } = this.options;
-        this.server.addService(service('generated.PluginLister'), {
+        this.server.addService(serviceDefinition('generated.PluginLister'), {
             ListPlugins: this.unary('ListPlugins', async () => ({
                 plugins: registry.list().map((d) => ({ command, kind: d.kind, name: d.name })),
             })),
         });
 
-        this.server.addService(service('v2.BackupItemAction'), {
+        this.server.addService(serviceDefinition('v2.BackupItemAction'), {
             AppliesTo: this.unary('BackupItemAction/AppliesTo', async (request: WithPlugin) => ({
                 ResourceSelector: selectorMessage(registry.get('BackupItemActionV2', request.plugin).selector),
             })),
@@ -199,7 +197,7 @@ export class PluginServer {
             }),
         });
 
-        this.server.addService(service('v2.RestoreItemAction'), {
+        this.server.addService(serviceDefinition('v2.RestoreItemAction'), {
             AppliesTo: this.unary('RestoreItemAction/AppliesTo', async (request: WithPlugin) => ({
                 ResourceSelector: selectorMessage(registry.get('RestoreItemActionV2', request.plugin).selector),
             })),
@@ -234,7 +232,7 @@ export class PluginServer {
             }),
         });
 
-        this.server.addService(service('v1.ItemBlockAction'), {
+        this.server.addService(serviceDefinition('v1.ItemBlockAction'), {
             AppliesTo: this.unary('ItemBlockAction/AppliesTo', async (request: WithPlugin) => ({
                 ResourceSelector: selectorMessage(registry.get('ItemBlockAction', request.plugin).selector),
             })),
