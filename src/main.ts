@@ -10,6 +10,7 @@ import { checkCookie, chooseListenAddress, handshakeLine, negotiateVersion } fro
 import { PluginServer } from './protocol/server';
 import { Registry } from './protocol/registry';
 import { buildActions } from './plugin/actions';
+import { runPreflight } from './preflight/run';
 
 /** stdout belongs to the handshake: anything a library prints goes to stderr instead. */
 function guardStdout(log: Logger): void {
@@ -57,7 +58,18 @@ function isSingleExecutable(): boolean {
 /** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
 const EXIT_DRAIN_MS = 100;
 
+/**
+ * `kubevirt-velero-plugin preflight …` (an operator's command, not Velero's: Velero never passes a
+ * positional "preflight"); without it the process is the plugin, exactly as before.
+ */
+async function preflight(argv: readonly string[]): Promise<number> {
+    const code = await runPreflight(argv, { stdout: (t) => writeSync(1, t), stderr: (t) => writeSync(2, t), env: process.env });
+    // Output is written synchronously; exit now rather than wait for idle keep-alive sockets.
+    process.exit(code);
+}
+
 export async function main(): Promise<number> {
+    if (process.argv[2] === 'preflight') return preflight(process.argv.slice(3));
     const cookieProblem = checkCookie(process.env);
     if (cookieProblem) {
         writeSync(2, cookieProblem);
