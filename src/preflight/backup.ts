@@ -104,13 +104,14 @@ const ACTIONS_BY_RESOURCE: ReadonlyMap<string, BackupActionSpec> = new Map([
     ['datavolumes.cdi.kubevirt.io', dataVolumeBackupAction],
 ]);
 
-/** Objects of the item's namespace the backup reads anyway come from the view; others through one LIST (Secrets by GET). */
+/** Objects of the item's namespace the backup reads anyway come from the view; others through one LIST each. */
 async function lookup(ref: ObjectRef, run: Run, view: ClusterView): Promise<KubeObject | undefined> {
     const resource = resourceOf(ref);
     if ([R.pods, R.pvcs, R.vmis, R.dataVolumes].some((r) => r.resource === resource.resource && r.group === resource.group)) {
         return view.get(resource, ref.namespace, ref.name);
     }
-    if (resource.resource === 'secrets') return run.cluster.get(resource, ref.namespace, ref.name);
+    // One LIST per resource and namespace (Secrets included: their data stays in memory, never printed),
+    // so a namespace of 1,000 VMs costs the same handful of requests as one VM.
     return getThroughList(run.cluster, resource, ref.namespace, ref.name);
 }
 
@@ -131,7 +132,14 @@ async function travel(start: ObjectRef[], run: Run, view: ClusterView, subject: 
             subject.related.push({ ...base, status: 'filtered', note: "the backup's resource filters exclude it" });
             continue;
         }
-        const obj = await lookup(ref, run, view);
+        let obj: KubeObject | undefined;
+        try {
+            obj = await lookup(ref, run, view);
+        } catch (error) {
+            // The preflight's identity may not read this resource (the plugin never does): say so, go on.
+            subject.related.push({ ...base, status: 'unchecked', note: `cannot check: ${errorMessage(error)}` });
+            continue;
+        }
         if (!obj) {
             subject.related.push({ ...base, status: 'missing', note: 'referenced but not in the cluster' });
             continue;
@@ -278,9 +286,18 @@ export async function preflightBackup(backup: Backup, cluster: ClusterReader): P
             findings.push(finding('error', 'ClusterRead', `namespace ${ns}: ${errorMessage(error)}`));
             continue;
         }
-        for (const vm of [...vms].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) subjects.push(await assessVm(vm, run, view));
         const standalone = view.list(R.vmis, ns).filter((vmi) => !vmOwner(vmi) && ownerReferencesOf(vmi).length === 0);
-        for (const vmi of [...standalone].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) subjects.push(await assessStandaloneVmi(vmi, run, view));
+        const items: [KubeObject, typeof assessVm][] = [
+            ...[...vms].sort((a, b) => nameOf(a).localeCompare(nameOf(b))).map((vm): [KubeObject, typeof assessVm] => [vm, assessVm]),
+            ...[...standalone].sort((a, b) => nameOf(a).localeCompare(nameOf(b))).map((vmi): [KubeObject, typeof assessVm] => [vmi, assessStandaloneVmi]),
+        ];
+        for (const [item, assess] of items) {
+            try {
+                subjects.push(await assess(item, run, view));
+            } catch (error) {
+                findings.push(finding('error', 'ClusterRead', `${item.kind ?? 'item'} ${ns}/${nameOf(item)}: ${errorMessage(error)}`));
+            }
+        }
     }
     return { namespaces, subjects, findings };
 }

@@ -23,11 +23,11 @@ export interface RelatedObject {
     name: string;
     /**
      * backup: "included", "missing" (referenced, not in the cluster), "filtered" (the backup's resource
-     * filters or the exclude label keep it out).
+     * filters or the exclude label keep it out), "unchecked" (the preflight's identity cannot read it).
      * restore: "restored", "skipped" (a restore action skips it), "exists" (already in the target: Velero
      * keeps the existing one), "missing" (not in the backup), "filtered" (the restore's resource filters).
      */
-    status: 'included' | 'missing' | 'filtered' | 'restored' | 'skipped' | 'exists';
+    status: 'included' | 'missing' | 'filtered' | 'unchecked' | 'restored' | 'skipped' | 'exists';
     note?: string;
 }
 

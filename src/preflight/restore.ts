@@ -99,7 +99,6 @@ function actionFor(resource: string, item: KubeObject): RestoreActionSpec | unde
 /** Does the target cluster already hold this object? */
 async function existsInTarget(run: Run, resource: string, namespace: string, name: string): Promise<boolean> {
     const gr = resourceOf({ ...parseResource(resource), namespace });
-    if (gr.resource === 'secrets') return (await run.cluster.get(gr, namespace, name)) !== undefined;
     return (await getThroughList(run.cluster, gr, namespace, name)) !== undefined;
 }
 
