@@ -99,6 +99,9 @@ async function vmInclusion(vm: KubeObject, run: Run, view: ClusterView): Promise
     return { included: false, why: "the backup's label selector does not match its labels" };
 }
 
+/** The actions' own consistency log line: the report carries the consistency as a field instead. */
+const CONSISTENCY_LINE = /: backup will only be crash-consistent: /;
+
 const ACTIONS_BY_RESOURCE: ReadonlyMap<string, BackupActionSpec> = new Map([
     ['virtualmachineinstances.kubevirt.io', vmiBackupAction],
     ['datavolumes.cdi.kubevirt.io', dataVolumeBackupAction],
@@ -153,7 +156,7 @@ async function travel(start: ObjectRef[], run: Run, view: ClusterView, subject: 
         if (!action) continue;
         const out = await runAction(action, obj, run);
         if (out.error) subject.refusals.push(out.error);
-        for (const w of out.warnings) subject.findings.push(finding('warning', 'ActionWarning', w));
+        for (const w of out.warnings) if (!CONSISTENCY_LINE.test(w)) subject.findings.push(finding('warning', 'ActionWarning', w));
         queue.push(...out.additional);
     }
 }
@@ -223,7 +226,7 @@ async function assessVm(vm: KubeObject, run: Run, view: ClusterView): Promise<Ba
     run.captured.take();
     if (!inclusion.included) return subject;
     const out = await runAction(vmBackupAction, vm, run);
-    for (const w of out.warnings) subject.findings.push(finding('warning', 'ActionWarning', w));
+    for (const w of out.warnings) if (!CONSISTENCY_LINE.test(w)) subject.findings.push(finding('warning', 'ActionWarning', w));
     if (out.error) {
         subject.refusals.push(out.error);
     }
