@@ -315,6 +315,11 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         subject.reason = 'restore-vm-action fails: Velero does not create it';
         return subject;
     }
+    if (out.skip) {
+        subject.restored = false;
+        subject.reason = `${vmRestoreAction.name} skips it`;
+        return subject;
+    }
     const restoredDvs = new Map<string, KubeObject>();
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(pathGet(vm, ['spec', 'template', 'spec']), pathGet(out.item, ['spec', 'template', 'spec']), 'spec.template.spec', subject, run);
@@ -370,6 +375,11 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
         subject.refusals.push(out.error);
         subject.restored = false;
         subject.reason = 'restore-vmi-action fails: Velero does not create it';
+        return subject;
+    }
+    if (out.skip) {
+        subject.restored = false;
+        subject.reason = `${vmiRestoreAction.name} skips it`;
         return subject;
     }
     const restoredDvs = new Map<string, KubeObject>();
