@@ -282,6 +282,9 @@ function checkKeyPair(cert: Buffer, key: Buffer, fields: Fields, certWhat: strin
     }
 }
 
+/** auth-provider names that are safe to quote (client-go's former in-tree providers). */
+const KNOWN_AUTH_PROVIDERS = ['oidc', 'gcp', 'azure'];
+
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /** The server URL as client-go's DefaultServerURL reads it; refuses what it cannot use, never quoting it. */
@@ -295,7 +298,7 @@ function serverUrl(raw: string, defaultTls: boolean, fields: Fields): string {
         throw fields.fail('server is not a URL');
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw fields.fail(`server has the scheme "${url.protocol.slice(0, -1).slice(0, 20)}", expected https or http`);
+        throw fields.fail('server is not an https or http URL');
     }
     if (url.username !== '' || url.password !== '') {
         throw fields.fail('server URL carries credentials (user:password@); put them in the user entry instead');
@@ -314,7 +317,7 @@ function proxyUrl(raw: string, fields: Fields): URL | undefined {
     }
     const scheme = url.protocol.slice(0, -1);
     if (!['http', 'https', 'socks5'].includes(scheme)) {
-        throw fields.fail(`proxy-url has the scheme "${scheme.slice(0, 20)}", expected http, https or socks5`);
+        throw fields.fail('proxy-url is not an http, https or socks5 URL');
     }
     if (url.hostname === '') throw fields.fail('proxy-url has no host');
     return url;
@@ -331,7 +334,7 @@ function execConfig(exec: Dict, fields: Fields, file: string): ExecConfig {
         throw fail(
             apiVersion === ''
                 ? 'apiVersion is not set (expected client.authentication.k8s.io/v1 or v1beta1)'
-                : `apiVersion "${apiVersion.slice(0, 60)}" is not supported (expected client.authentication.k8s.io/v1 or v1beta1)`,
+                : 'apiVersion is not supported (expected client.authentication.k8s.io/v1 or v1beta1; v1alpha1 is gone from client-go too)',
         );
     }
     const rawEnv = exec['env'];
@@ -397,7 +400,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const userFile = userEntry?.file ?? context.file;
     const authProvider = uf.dictOf('auth-provider');
     if (authProvider) {
-        const name = typeof authProvider['name'] === 'string' ? authProvider['name'].slice(0, 40) : '';
+        const name = typeof authProvider['name'] === 'string' && KNOWN_AUTH_PROVIDERS.includes(authProvider['name']) ? authProvider['name'] : '';
         throw uf.fail(
             `auth-provider${name ? ` "${name}"` : ''} is not supported by this plugin; use an exec credential plugin (for OIDC, e.g. kubelogin; for GKE, gke-gcloud-auth-plugin) or a token`,
         );
@@ -458,7 +461,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const extraDict = uf.dictOf('as-user-extra') ?? {};
     const extra: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(extraDict)) {
-        if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw uf.fail(`as-user-extra "${k.slice(0, 60)}" is not a list of strings`);
+        if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw uf.fail('as-user-extra has a value that is not a list of strings');
         extra[k] = v as string[];
     }
     const impersonating = impersonateUser !== '' || groups.length > 0 || uid !== '' || Object.keys(extra).length > 0;

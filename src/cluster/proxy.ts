@@ -100,6 +100,7 @@ function readReply(socket: net.Socket, enough: (data: Buffer) => number | undefi
         socket.on('data', onData);
         socket.once('error', onError);
         socket.once('end', onEnd);
+        socket.resume();
     });
 }
 
