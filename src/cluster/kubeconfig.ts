@@ -96,13 +96,13 @@ function readReferenced(path: string, what: string, where: string, file: string,
     try {
         return readFileSync(path);
     } catch (error) {
-        throw configError(where, `${file}: ${entry}: cannot read ${what} file ${path} (${errnoCode(error)})`);
+        throw configError(where, `${file}: ${entry}: cannot read the ${what} ${path} (${errnoCode(error)})`);
     }
 }
 
 /** Parses one kubeconfig file. An empty file is an empty configuration, as in client-go. */
 export function parseKubeconfigFile(file: string, text: string, where: string): Dict {
-    const doc = parseDocument(text, { schema: 'yaml-1.1', uniqueKeys: false, prettyErrors: false, strict: false });
+    const doc = parseDocument(text, { schema: 'yaml-1.1', uniqueKeys: false, prettyErrors: true, strict: false });
     const problem = doc.errors[0];
     if (problem) {
         // The yaml package's message quotes the offending lines: only its code and position are used.
