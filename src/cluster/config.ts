@@ -97,9 +97,11 @@ export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_
  * credentials applied per request, so rotating tokens and exec plugins keep working.
  */
 export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: number): Promise<Endpoint> {
-    const { access } = loaded;
     const { credentialSource } = require('./credentials') as typeof import('./credentials');
-    const proxyModule = access.proxy ? (require('./proxy') as typeof import('./proxy')) : undefined;
+    const proxies = require('./proxy') as typeof import('./proxy');
+    // Without proxy-url, client-go takes the proxy from the environment (HTTPS_PROXY, NO_PROXY, …).
+    const access = loaded.access.proxy ? loaded.access : { ...loaded.access, proxy: proxies.proxyFromEnvironment(loaded.access.server, process.env) };
+    const proxyModule = access.proxy ? proxies : undefined;
     const plain = access.server.startsWith('http:');
     const trust = { ca: access.tls.ca, insecure: access.tls.insecure };
     const agents = new Map<string, http.Agent>();

@@ -301,3 +301,57 @@ export class ForwardingHttpAgent extends http.Agent {
 function codeOf(error: unknown): string {
     return error !== null && typeof error === 'object' && 'code' in error && typeof error.code === 'string' ? error.code : 'ERROR';
 }
+
+/** An IPv4 or IPv6 address in a CIDR block ("10.0.0.0/8", "fd00::/8"). */
+function inCidr(ip: string, cidr: string): boolean {
+    const [base, bitsText] = cidr.split('/');
+    const bits = Number(bitsText);
+    if (base === undefined || !Number.isInteger(bits) || net.isIP(base) !== net.isIP(ip) || net.isIP(ip) === 0) return false;
+    const list = new net.BlockList();
+    list.addSubnet(base, bits, net.isIPv6(base) ? 'ipv6' : 'ipv4');
+    return list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * The proxy client-go would use when the kubeconfig sets no proxy-url: Go's ProxyFromEnvironment
+ * (HTTPS_PROXY for https servers, HTTP_PROXY for http ones, upper case first; NO_PROXY with host names,
+ * domain suffixes, IPs, CIDR blocks, optional ports and "*"; loopback servers never proxied).
+ */
+export function proxyFromEnvironment(server: string, env: Record<string, string | undefined>): URL | undefined {
+    const url = new URL(server);
+    const pick = (...keys: string[]): string => keys.map((k) => env[k] ?? '').find((v) => v !== '') ?? '';
+    const raw = url.protocol === 'https:' ? pick('HTTPS_PROXY', 'https_proxy') : pick('HTTP_PROXY', 'http_proxy');
+    if (raw === '') return undefined;
+    const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+    if (host === 'localhost' || (net.isIPv4(host) && host.startsWith('127.')) || host === '::1') return undefined;
+    const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+    for (const entry of pick('NO_PROXY', 'no_proxy').split(',').map((e) => e.trim().toLowerCase())) {
+        if (entry === '') continue;
+        if (entry === '*') return undefined;
+        if (entry.includes('/')) {
+            if (inCidr(host, entry)) return undefined;
+            continue;
+        }
+        let name = entry.replace(/^\*\./, '.');
+        let entryPort = '';
+        const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
+        if (m) {
+            name = (m[1] ?? '').replace(/^\[|\]$/g, '');
+            entryPort = m[2] ?? '';
+        }
+        if (entryPort !== '' && entryPort !== port) continue;
+        if (net.isIP(name) !== 0) {
+            if (name === host) return undefined;
+            continue;
+        }
+        const suffix = name.startsWith('.') ? name : `.${name}`;
+        if (host === name.replace(/^\./, '') && !name.startsWith('.')) return undefined;
+        if (host.endsWith(suffix)) return undefined;
+    }
+    try {
+        const proxy = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`);
+        return ['http:', 'https:', 'socks5:'].includes(proxy.protocol) && proxy.hostname !== '' ? proxy : undefined;
+    } catch {
+        return undefined;
+    }
+}

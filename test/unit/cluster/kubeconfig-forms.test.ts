@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { defaultConfigLoader, kubeconfigPaths, type ConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
+import { proxyFromEnvironment } from '../../../src/cluster/proxy';
 import { RequestCounter } from '../../../src/cluster/stats';
 import { PluginError } from '../../../src/errors';
 import { R } from '../../../src/kube/resources';
@@ -325,6 +326,43 @@ describe('proxy-url', () => {
             expect(thrown.message).not.toContain('wrong-pass');
             expect(plainServer.seen).toHaveLength(0);
         } finally {
+            await p.close();
+        }
+    });
+});
+
+describe('proxies from the environment (no proxy-url), as Go\'s ProxyFromEnvironment', () => {
+    it.each([
+        { name: 'HTTPS_PROXY for an https server', env: { HTTPS_PROXY: 'http://p:3128' }, server: 'https://kube.example:6443', proxy: 'http://p:3128/' },
+        { name: 'a proxy without a scheme is http', env: { https_proxy: 'p:3128' }, server: 'https://kube.example', proxy: 'http://p:3128/' },
+        { name: 'HTTP_PROXY for an http server', env: { HTTP_PROXY: 'socks5://p:1080', HTTPS_PROXY: 'http://q:1' }, server: 'http://kube.example', proxy: 'socks5://p:1080' },
+        { name: 'loopback servers are never proxied', env: { HTTPS_PROXY: 'http://p:3128' }, server: 'https://127.0.0.1:6443', proxy: undefined },
+        { name: 'NO_PROXY host name matches the host and its subdomains', env: { HTTPS_PROXY: 'http://p', NO_PROXY: 'example' }, server: 'https://kube.example', proxy: undefined },
+        { name: 'NO_PROXY .domain matches subdomains only', env: { HTTPS_PROXY: 'http://p', NO_PROXY: '.kube.example' }, server: 'https://kube.example', proxy: 'http://p/' },
+        { name: 'NO_PROXY CIDR', env: { HTTPS_PROXY: 'http://p', NO_PROXY: 'localhost,10.96.0.0/12' }, server: 'https://10.96.0.1:443', proxy: undefined },
+        { name: 'NO_PROXY with another port', env: { HTTPS_PROXY: 'http://p', NO_PROXY: '10.96.0.1:8443' }, server: 'https://10.96.0.1', proxy: 'http://p/' },
+        { name: 'NO_PROXY=*', env: { HTTPS_PROXY: 'http://p', NO_PROXY: '*' }, server: 'https://10.96.0.1', proxy: undefined },
+    ])('$name', ({ env, server, proxy }) => {
+        expect(proxyFromEnvironment(server, env)?.href).toBe(proxy);
+    });
+
+    it('HTTPS_PROXY carries the read to a server only the proxy can resolve; NO_PROXY bypasses it', async () => {
+        const p = await startHttpProxy(undefined, { 'kube.test': '127.0.0.1' });
+        const saved = { HTTPS_PROXY: process.env['HTTPS_PROXY'], NO_PROXY: process.env['NO_PROXY'] };
+        try {
+            process.env['HTTPS_PROXY'] = p.url;
+            const file = kubeconfig(newDir(), { server: `https://kube.test:${namedServer.port}`, 'certificate-authority': pki.caFile }, { token: 'env-proxy' });
+            await listThrough(file);
+            expect(p.log.requests).toEqual([`CONNECT kube.test:${namedServer.port}`]);
+            expect(namedServer.seen.map((s) => s.authorization)).toEqual(['Bearer env-proxy']);
+            process.env['NO_PROXY'] = 'kube.test';
+            const direct = (await rejection(listThrough(file))) as PluginError;
+            expect([direct.reason, p.log.requests.length]).toEqual(['Cluster', 1]);
+        } finally {
+            for (const [k, v] of Object.entries(saved)) {
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
+            }
             await p.close();
         }
     });

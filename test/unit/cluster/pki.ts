@@ -132,14 +132,18 @@ function pipeBoth(a: net.Socket, b: net.Socket): void {
 }
 
 /** An HTTP proxy (CONNECT and absolute-form forwarding), over TLS when `tls` is given. */
-export async function startHttpProxy(tls?: { cert: Buffer; key: Buffer }): Promise<{ url: string; log: ProxyLog; close(): Promise<void> }> {
+export async function startHttpProxy(
+    tls?: { cert: Buffer; key: Buffer },
+    /** Host names the proxy resolves itself (names the test machine's DNS does not know). */
+    hosts: Record<string, string> = {},
+): Promise<{ url: string; log: ProxyLog; close(): Promise<void> }> {
     const log: ProxyLog = { requests: [], credentials: [] };
     const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
     server.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
         log.requests.push(`CONNECT ${req.url ?? ''}`);
         log.credentials.push(req.headers['proxy-authorization'] ?? '');
         const [host, port] = (req.url ?? '').split(':');
-        const upstream = net.connect(Number(port), host ?? '', () => {
+        const upstream = net.connect(Number(port), hosts[host ?? ''] ?? host ?? '', () => {
             socket.write('HTTP/1.1 200 Connection established\r\n\r\n');
             if (head.length > 0) upstream.write(head);
             pipeBoth(socket, upstream);
