@@ -28,7 +28,7 @@ beforeAll(async () => {
     tlsServer = await RecordingServer.start({ tls: { ...pki.server, ca: pki.ca } });
     plainServer = await RecordingServer.start();
     namedServer = await RecordingServer.start({ tls: { ...pki.named, ca: pki.ca } });
-});
+}, 60_000);
 
 afterAll(async () => {
     await Promise.all([tlsServer.close(), plainServer.close(), namedServer.close()]);
