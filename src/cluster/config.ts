@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { delimiter, join } from 'node:path';
+import { registerCredential } from '../errors';
 import type { ClusterAccess } from './kubeconfig';
 import type { Endpoint } from './transport';
 
@@ -101,6 +102,7 @@ export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: n
     const proxies = require('./proxy') as typeof import('./proxy');
     // Without proxy-url, client-go takes the proxy from the environment (HTTPS_PROXY, NO_PROXY, …).
     const access = loaded.access.proxy ? loaded.access : { ...loaded.access, proxy: proxies.proxyFromEnvironment(loaded.access.server, process.env) };
+    if (access.proxy) registerCredential(decodeURIComponent(access.proxy.password));
     const proxyModule = access.proxy ? proxies : undefined;
     const plain = access.server.startsWith('http:');
     const trust = { ca: access.tls.ca, insecure: access.tls.insecure };

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { stat, readFile } from 'node:fs/promises';
-import { PluginError } from '../errors';
+import { PluginError, registerCredential } from '../errors';
 import type { Auth, ExecConfig } from './kubeconfig';
 
 export interface Credential {
@@ -40,7 +40,10 @@ export class FileToken {
             const signature = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
             if (signature !== this.signature) {
                 const fresh = (await readFile(this.path, 'utf8')).trim();
-                if (fresh !== '') this.token = fresh;
+                if (fresh !== '') {
+                    registerCredential(fresh);
+                    this.token = fresh;
+                }
                 this.signature = signature;
             }
         } catch {
@@ -81,6 +84,7 @@ export function parseExecCredential(exec: ExecConfig, stdout: string): ExecCrede
     const out: ExecCredentialStatus = {};
     if (token !== undefined && token !== '') {
         if (typeof token !== 'string') throw execFailure(exec, 'returned a token that is not a string');
+        registerCredential(token);
         out.token = token;
     }
     const hasCert = typeof cert === 'string' && cert !== '';

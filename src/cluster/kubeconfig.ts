@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { parseDocument } from 'yaml';
-import { PluginError } from '../errors';
+import { PluginError, registerCredential } from '../errors';
 
 /** One exec credential plugin (users[].user.exec). */
 export interface ExecConfig {
@@ -442,12 +442,14 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
         ...(exec ? ['exec'] : []),
     ];
     if (methods.length > 1) throw uf.fail(`more than one authentication method (${methods.join(', ')}); only one is allowed`);
+    for (const value of [token, password]) registerCredential(value);
     let auth: Auth = { kind: 'none' };
     if (token !== '') {
         auth = { kind: 'token', token };
     } else if (tokenFile !== '') {
         const first = readReferenced(tokenFile, 'tokenFile', where, userFile, `user "${userName}"`).toString('utf8').trim();
         if (first === '') throw uf.fail(`tokenFile ${tokenFile} is empty`);
+        registerCredential(first);
         auth = { kind: 'tokenFile', path: tokenFile, token: first, origin: uf.label };
     } else if (username !== '' || password !== '') {
         auth = { kind: 'basic', username, password };
@@ -471,6 +473,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const server = serverUrl(cf.string('server'), defaultTls, cf);
     const serverName = cf.string('tls-server-name');
     const proxy = proxyUrl(cf.string('proxy-url'), cf);
+    if (proxy) registerCredential(decodeURIComponent(proxy.password));
     const execCluster: Record<string, unknown> = {
         server,
         ...(serverName !== '' ? { 'tls-server-name': serverName } : {}),
@@ -509,6 +512,7 @@ export function inClusterAccess(env: Record<string, string | undefined>, service
         throw configError(where, `cannot read the service account token ${tokenPath} (${errnoCode(error)})`);
     }
     if (token === '') throw configError(where, `the service account token ${tokenPath} is empty`);
+    registerCredential(token);
     let ca: Buffer | undefined;
     try {
         ca = readFileSync(resolve(serviceAccountDir, 'ca.crt'));
