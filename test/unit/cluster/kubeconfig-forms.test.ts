@@ -382,6 +382,28 @@ describe('discovery and merging', () => {
         expect(kubeconfigPaths('/a::/b:/a:')).toEqual(['/a', '/b']);
     });
 
+    it("Velero's --kubecontext picks a context other than current-context", async () => {
+        const dir = newDir();
+        const file = join(dir, 'config');
+        writeFileSync(
+            file,
+            stringify({
+                clusters: [
+                    { name: 'plain', cluster: { server: plainServer.url } },
+                    { name: 'tls', cluster: { server: tlsServer.url, 'certificate-authority': pki.caFile } },
+                ],
+                users: [{ name: 'u', user: { token: 'picked' } }],
+                contexts: [
+                    { name: 'current', context: { cluster: 'plain', user: 'u' } },
+                    { name: 'other', context: { cluster: 'tls', user: 'u' } },
+                ],
+                'current-context': 'current',
+            }),
+        );
+        await withReader(defaultConfigLoader(join(dir, 'no-sa'), { kubeconfig: file, context: 'other' }), (r) => r.list(R.pods, 'ns1'));
+        expect([tlsServer.seen.map((s) => s.authorization), plainServer.seen.length]).toEqual([['Bearer picked'], 0]);
+    });
+
     it("a KUBECONFIG list is merged with client-go's rules", async () => {
         const dir = newDir();
         const first = join(dir, 'first');
