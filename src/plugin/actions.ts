@@ -11,6 +11,7 @@ import { vmBackupAction } from '../backup/vm';
 import { vmiBackupAction } from '../backup/vmi';
 import { volumeSnapshotBackupAction } from '../backup/volumesnapshot';
 import { dataVolumeRestoreAction } from '../restore/datavolume';
+import { nadRestoreAction } from '../restore/nad';
 import { podRestoreAction } from '../restore/pod';
 import { pvcRestoreAction } from '../restore/pvc';
 import { vmRestoreAction } from '../restore/vm';
@@ -40,6 +41,7 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
             podRestoreAction,
             volumeSnapshotRestoreAction,
             dataVolumeRestoreAction,
+            nadRestoreAction,
         ].map((spec) =>
             restoreDeclaration(spec, cluster),
         ),
