@@ -125,7 +125,7 @@ describe('the RBAC manifest', () => {
         const rules = manifestObjects().flatMap((d) => (d['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[] | undefined) ?? []);
         expect(rules.flatMap((r) => r.verbs).every((v) => v === 'get' || v === 'list')).toBe(true);
         expect(rules.flatMap((r) => r.resources).sort()).toEqual(
-            ['configmaps', 'datavolumes', 'persistentvolumeclaims', 'pods', 'virtualmachineinstances', 'virtualmachines'].sort(),
+            ['configmaps', 'datavolumes', 'persistentvolumeclaims', 'pods', 'virtualmachineinstances', 'virtualmachinepools', 'virtualmachines'].sort(),
         );
     });
 
