@@ -49,6 +49,9 @@ export function runStrategyOf(restore: Restore): string | undefined {
 /** The finalizer a VirtualMachinePool puts on its VMs (kubevirt.io/api pool VirtualMachinePoolControllerFinalizer). */
 export const POOL_FINALIZER = 'pool.kubevirt.io/finalizer';
 
+/** A Kubernetes object name (DNS subdomain). */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /**
  * A VM a VirtualMachinePool controlled at backup (docs/decisions/009-vm-pools.md): when a pool of that
  * name is in the target namespace (Velero restores virtualmachinepools before virtualmachines, and the
@@ -61,7 +64,8 @@ export const POOL_FINALIZER = 'pool.kubevirt.io/finalizer';
 async function poolDecision(item: KubeObject, itemFromBackup: KubeObject, target: string, deps: ActionDeps): Promise<'skip' | 'standalone' | undefined> {
     const owner = poolOwner(itemFromBackup) ?? poolOwner(item);
     if (!owner?.name) return undefined;
-    const pool = await deps.cluster.get(R.vmPools, target, owner.name);
+    // The name comes from the item: only a valid object name is looked up (no "..", no slashes).
+    const pool = OBJECT_NAME.test(owner.name) && owner.name.length <= 253 ? await deps.cluster.get(R.vmPools, target, owner.name) : undefined;
     if (pool) {
         deps.log.info(
             `Skipping ${describe(item)}: it belongs to VirtualMachinePool ${target}/${owner.name}, which recreates it under the same name ` +

@@ -139,6 +139,17 @@ describe('VM restore action on a VM a pool controlled', () => {
         expect(output.item?.metadata?.['finalizers']).toEqual(['example.com/keep']);
     });
 
+    it('An owner name that is not an object name is never looked up; the VM is restored standalone', async () => {
+        const backedUp = obj('VirtualMachine', 'web-1');
+        backedUp.metadata = { ...backedUp.metadata, ownerReferences: [{ apiVersion: 'pool.kubevirt.io/v1beta1', kind: 'VirtualMachinePool', name: '../x', controller: true }] };
+        const cluster = new RecordingCluster();
+        const { log } = capturingLogger();
+        const output = await vmRestoreAction.execute({ item: deepClone(backedUp), itemFromBackup: backedUp, restore: restoreWith() }, { cluster, log });
+        expect(cluster.calls).toEqual([]);
+        expect(output.skipRestore).toBe(false);
+        expect(output.item?.metadata?.ownerReferences).toBeUndefined();
+    });
+
     it('A VM without a pool owner reads no pool', async () => {
         const cluster = new RecordingCluster();
         await run(vmRestoreAction, obj('VirtualMachine', 'standalone'), mapped, cluster);
