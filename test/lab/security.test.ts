@@ -5,11 +5,14 @@
  * Namespace sec-victim holds Secret db-creds. In the tenant namespace sec-tenant, whose users may edit
  * their own VMs, two VMs try to steal it through a single-VM restore:
  *   (a) sec-vm names it in its spec (cloud-init secretRef "../sec-victim/db-creds"). An administrator backs
- *       up both namespaces with plain `velero backup create`; this plugin's backup action records the
- *       restore graph as usual (the hostile entry included: the recording is a hint, the restore checks it);
+ *       up both namespaces with plain `velero backup create`; this plugin's backup action drops the
+ *       reference from the additional items and records the restore graph as computed (the hostile entry
+ *       included: the recording is a hint, the restore checks it);
  *   (b) sec-vm-edited has a clean spec, but its recorded restore graph in the backup tarball is edited (as
  *       anyone with write access to the object store, or a backup taken by another tool, could) to name the
- *       victim's Secret and a RoleBinding of the tenant namespace that is in the backup.
+ *       victim's Secret and a RoleBinding of the tenant namespace that is in the backup;
+ *   (c) sec-vm-plain names the Secret in its spec like sec-vm, and its recording is removed from the
+ *       tarball, as in a backup taken without this plugin: the restore computes the graph from the spec.
  * Then the tenant namespace is gone and each VM is restored alone with
  * `velero restore create --selector velero.kubevirt.io/vm=<name>` (docs/decisions/004-single-vm-restore.md).
  * Nothing of sec-victim, and no RoleBinding, may appear in sec-tenant; the VMs and their good references
@@ -31,6 +34,7 @@ const TENANT = 'sec-tenant';
 const VICTIM = 'sec-victim';
 const VM = 'sec-vm';
 const VM_EDITED = 'sec-vm-edited';
+const VM_PLAIN = 'sec-vm-plain';
 const BACKUP = 'sec-ns';
 const VM_LABEL = 'velero.kubevirt.io/vm';
 const RESTORE_GRAPH = 'velero.kubevirt.io/restore-graph';
@@ -58,6 +62,7 @@ const OBJECTS: KubeObject[] = [
     { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec-userdata', namespace: TENANT }, type: 'Opaque', stringData: { userdata: '#cloud-config\n' } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sec-config', namespace: TENANT }, data: { a: 'b' } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sec-edited-config', namespace: TENANT }, data: { a: 'b' } },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sec-plain-config', namespace: TENANT }, data: { a: 'b' } },
     {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'RoleBinding',
@@ -71,6 +76,10 @@ const OBJECTS: KubeObject[] = [
         { name: 'config', configMap: { name: 'sec-config' } },
     ]),
     vm(VM_EDITED, [{ name: 'config', configMap: { name: 'sec-edited-config' } }]),
+    vm(VM_PLAIN, [
+        { name: 'creds', secret: { secretName: `../${VICTIM}/db-creds` } },
+        { name: 'config', configMap: { name: 'sec-plain-config' } },
+    ]),
 ];
 
 /** What the attacker writes into sec-vm-edited's recorded restore graph. */
@@ -141,6 +150,7 @@ let files: Map<string, unknown>;
 let edited: string[];
 let spec: Outcome;
 let annotation: Outcome;
+let plain: Outcome;
 
 beforeAll(async () => {
     lab = connectLab();
@@ -151,12 +161,17 @@ beforeAll(async () => {
     await lab.velero(['backup', 'create', BACKUP, '--include-namespaces', `${TENANT},${VICTIM}`, '--snapshot-volumes=false', '--wait']);
     files = await lab.readBackup(BACKUP);
     edited = editBackup(lab, BACKUP, (path, obj) => {
-        if (!path.startsWith('resources/virtualmachines.kubevirt.io/') || obj.metadata?.name !== VM_EDITED) return undefined;
-        obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), [RESTORE_GRAPH]: JSON.stringify(EDITED_GRAPH) };
+        if (!path.startsWith('resources/virtualmachines.kubevirt.io/') || obj.metadata === undefined) return undefined;
+        const annotations = { ...(obj.metadata.annotations ?? {}) };
+        if (obj.metadata.name === VM_EDITED) annotations[RESTORE_GRAPH] = JSON.stringify(EDITED_GRAPH);
+        else if (obj.metadata.name === VM_PLAIN) delete annotations[RESTORE_GRAPH];
+        else return undefined;
+        obj.metadata.annotations = annotations;
         return obj;
     });
     spec = await restoreOne(lab, VM, 'sec-one-spec');
     annotation = await restoreOne(lab, VM_EDITED, 'sec-one-edited');
+    plain = await restoreOne(lab, VM_PLAIN, 'sec-one-plain');
 });
 
 afterAll(async () => {
@@ -167,21 +182,28 @@ afterAll(async () => {
 describe("the attacker's preconditions", () => {
     it("the backup holds the victim's Secret and both VMs, labelled for single-VM restore", () => {
         expect(backupItem(files, 'secrets', VICTIM, 'db-creds')['data']).toEqual({ password: PASSWORD_B64 });
-        for (const name of [VM, VM_EDITED]) {
+        for (const name of [VM, VM_EDITED, VM_PLAIN]) {
             expect(backupItem(files, 'virtualmachines.kubevirt.io', TENANT, name).metadata?.labels?.[VM_LABEL]).toBe(name);
         }
         expect(backupItem(files, 'rolebindings.rbac.authorization.k8s.io', TENANT, 'sec-admin')).toBeDefined();
     });
 
-    it('the restore graph of sec-vm-edited was rewritten in the tarball (both copies of the VM)', () => {
-        expect(edited.length).toBeGreaterThanOrEqual(1);
-        expect(edited.every((p) => p.endsWith(`/namespaces/${TENANT}/${VM_EDITED}.json`))).toBe(true);
+    it('the recording of sec-vm names the hostile Secret: the backup action recorded it as a hint', () => {
+        const recorded = backupItem(files, 'virtualmachines.kubevirt.io', TENANT, VM).metadata?.annotations?.[RESTORE_GRAPH];
+        expect(JSON.parse(recorded ?? '[]')).toContain(`secrets/../${VICTIM}/db-creds`);
+    });
+
+    it('the recordings of sec-vm-edited and sec-vm-plain were rewritten in the tarball', () => {
+        expect(edited.filter((p) => p.endsWith(`/namespaces/${TENANT}/${VM_EDITED}.json`)).length).toBeGreaterThanOrEqual(1);
+        expect(edited.filter((p) => p.endsWith(`/namespaces/${TENANT}/${VM_PLAIN}.json`)).length).toBeGreaterThanOrEqual(1);
+        expect(edited.every((p) => p.endsWith(`${VM_EDITED}.json`) || p.endsWith(`${VM_PLAIN}.json`))).toBe(true);
     });
 });
 
 describe.each([
-    ['(a) a VM naming ../sec-victim/db-creds in its spec', () => spec, VM, ['sec-config'], ['sec-userdata'], 'spec.template.spec.volumes[0].cloudInitNoCloud.secretRef.name'],
+    ['(a) a VM naming ../sec-victim/db-creds in its spec, backed up with this plugin', () => spec, VM, ['sec-config'], ['sec-userdata'], `metadata.annotations[${RESTORE_GRAPH}][0]`],
     ['(b) a VM whose recorded restore graph was edited', () => annotation, VM_EDITED, ['sec-edited-config'], [], `metadata.annotations[${RESTORE_GRAPH}][1]`],
+    ['(c) a VM naming ../sec-victim/db-creds in its spec, without a recording', () => plain, VM_PLAIN, ['sec-plain-config'], [], 'spec.template.spec.volumes[0].secret.secretName'],
 ])('%s, restored alone by --selector', (_what, outcome, vmName, configMaps, secrets, field) => {
     it("creates nothing of the victim's namespace in the tenant's", () => {
         const o = outcome();
@@ -227,7 +249,8 @@ describe("the victim's namespace", () => {
 
     it('the backup log warns about the hostile reference of sec-vm too', async () => {
         const log = await lab.backupLog(BACKUP);
-        const line = pluginLogLines(log).find((l) => l.includes('level=warn') && l.includes('dropping additional item') && l.includes(`../${VICTIM}/db-creds`));
-        expect(line).toContain(`VirtualMachine ${TENANT}/${VM}`);
+        const line = pluginLogLines(log).find((l) => l.includes('level=warn') && l.includes(`VirtualMachine ${TENANT}/${VM}: dropping additional item`));
+        expect(line).toContain(`secrets \\"../${VICTIM}/db-creds\\"`);
+        expect(line).toContain('(from spec.template.spec.volumes[0].cloudInitNoCloud.secretRef.name)');
     });
 });
