@@ -11,8 +11,10 @@
  *   (b) sec-vm-edited has a clean spec, but its recorded restore graph in the backup tarball is edited (as
  *       anyone with write access to the object store, or a backup taken by another tool, could) to name the
  *       victim's Secret and a RoleBinding of the tenant namespace that is in the backup;
- *   (c) sec-vm-plain names the Secret in its spec like sec-vm, and its recording is removed from the
- *       tarball, as in a backup taken without this plugin: the restore computes the graph from the spec.
+ *   (c) sec-vm-plain is clean in the cluster; in the tarball its spec gets a secret volume
+ *       "../sec-victim/db-creds" and its recording is removed, as in a backup taken without this plugin
+ *       (plain Velero, the Go plugin) of a VM the tenant had edited: the restore computes the graph from
+ *       the spec.
  * Then the tenant namespace is gone and each VM is restored alone with
  * `velero restore create --selector velero.kubevirt.io/vm=<name>` (docs/decisions/004-single-vm-restore.md).
  * Nothing of sec-victim, and no RoleBinding, may appear in sec-tenant; the VMs and their good references
@@ -76,10 +78,7 @@ const OBJECTS: KubeObject[] = [
         { name: 'config', configMap: { name: 'sec-config' } },
     ]),
     vm(VM_EDITED, [{ name: 'config', configMap: { name: 'sec-edited-config' } }]),
-    vm(VM_PLAIN, [
-        { name: 'creds', secret: { secretName: `../${VICTIM}/db-creds` } },
-        { name: 'config', configMap: { name: 'sec-plain-config' } },
-    ]),
+    vm(VM_PLAIN, [{ name: 'config', configMap: { name: 'sec-plain-config' } }]),
 ];
 
 /** What the attacker writes into sec-vm-edited's recorded restore graph. */
@@ -164,8 +163,11 @@ beforeAll(async () => {
         if (!path.startsWith('resources/virtualmachines.kubevirt.io/') || obj.metadata === undefined) return undefined;
         const annotations = { ...(obj.metadata.annotations ?? {}) };
         if (obj.metadata.name === VM_EDITED) annotations[RESTORE_GRAPH] = JSON.stringify(EDITED_GRAPH);
-        else if (obj.metadata.name === VM_PLAIN) delete annotations[RESTORE_GRAPH];
-        else return undefined;
+        else if (obj.metadata.name === VM_PLAIN) {
+            delete annotations[RESTORE_GRAPH];
+            const template = (obj.spec as { template: { spec: { volumes: unknown[] } } }).template.spec;
+            template.volumes = [{ name: 'creds', secret: { secretName: `../${VICTIM}/db-creds` } }, ...template.volumes];
+        } else return undefined;
         obj.metadata.annotations = annotations;
         return obj;
     });
@@ -180,6 +182,10 @@ afterAll(async () => {
 });
 
 describe("the attacker's preconditions", () => {
+    it("the administrator's backup completes: a VM with a hostile name is backed up without it, not failed", async () => {
+        expect(await lab.phase('backup', BACKUP)).toBe('Completed');
+    });
+
     it("the backup holds the victim's Secret and both VMs, labelled for single-VM restore", () => {
         expect(backupItem(files, 'secrets', VICTIM, 'db-creds')['data']).toEqual({ password: PASSWORD_B64 });
         for (const name of [VM, VM_EDITED, VM_PLAIN]) {
