@@ -60,6 +60,9 @@ function encode(original: Buffer, item: KubeObject | undefined): Buffer {
     return item === undefined ? original : Buffer.from(stringifyLossless(item));
 }
 
+/** Warnings about dropped references per item; an item with thousands of hostile names gets one more line. */
+export const MAX_REF_WARNINGS = 20;
+
 /**
  * The one gate between the refs an action core returns and Velero (docs/decisions/007-trust-model.md):
  * a ref that breaks a rule of src/kube/refcheck.ts (resource outside the graph's set, another namespace,
@@ -68,8 +71,11 @@ function encode(original: Buffer, item: KubeObject | undefined): Buffer {
  */
 export function admitRefs(item: KubeObject, refs: readonly ObjectRef[], log: Logger, what: 'additional item' | 'related item'): ResourceIdentifier[] {
     const { accepted, rejected } = checkRefs(refs, namespaceOf(item));
-    for (const { ref, problem } of rejected) {
+    for (const { ref, problem } of rejected.slice(0, MAX_REF_WARNINGS)) {
         log.warn(`${describe(item)}: dropping ${what} ${describeRef(ref)}: ${problem}`);
+    }
+    if (rejected.length > MAX_REF_WARNINGS) {
+        log.warn(`${describe(item)}: dropping ${rejected.length - MAX_REF_WARNINGS} more invalid ${what}s (${rejected.length} in all)`);
     }
     return accepted.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
 }

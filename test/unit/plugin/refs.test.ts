@@ -11,7 +11,7 @@ import { StaticCluster } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import { groupResourceString } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
-import { admitRefs, backupDeclaration, itemBlockDeclaration, restoreDeclaration } from '../../../src/plugin/adapter';
+import { admitRefs, backupDeclaration, MAX_REF_WARNINGS, itemBlockDeclaration, restoreDeclaration } from '../../../src/plugin/adapter';
 import type { ResourceIdentifier } from '../../../src/protocol/types';
 import { vmRestoreAction } from '../../../src/restore/vm';
 import { vmiRestoreAction } from '../../../src/restore/vmi';
@@ -195,6 +195,16 @@ describe('backup of a VM or VMI with hostile references', () => {
 });
 
 describe('admitRefs', () => {
+    it('an item with thousands of hostile names costs a bounded number of warning lines', () => {
+        const { log, warnings } = capture();
+        const refs = Array.from({ length: 5000 }, (_, i) => ({ group: '', resource: 'secrets', namespace: NS, name: `../victim/s${i}`, field: `spec.volumes[${i}].secret.secretName` }));
+        const ids = admitRefs(hostileVm(), [...refs, { group: '', resource: 'secrets', namespace: NS, name: 'good' }], log, 'additional item');
+        expect(keys(ids)).toEqual(['secrets/tenant/good']);
+        expect(warnings).toHaveLength(MAX_REF_WARNINGS + 1);
+        expect(warnings[MAX_REF_WARNINGS - 1]).toContain(`(from spec.volumes[${MAX_REF_WARNINGS - 1}].secret.secretName)`);
+        expect(warnings[MAX_REF_WARNINGS]).toBe(`VirtualMachine tenant/vm1: dropping ${5000 - MAX_REF_WARNINGS} more invalid additional items (5000 in all)`);
+    });
+
     it('sends only the four wire fields', () => {
         const { log } = capture();
         const ids = admitRefs(hostileVm(), [{ group: '', resource: 'secrets', namespace: NS, name: 'a', field: 'spec.x' }], log, 'additional item');
