@@ -63,11 +63,11 @@ const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTime
 
 /** The API path of a GET (with name) or LIST (without). */
 export function apiPath(resource: GroupResource, namespace: string, name?: string): string {
+    const prefix = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+    const scope = resource.namespaced && namespace !== '' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
     // Names come from items: one like ".." or "a/b" would make the path name another object (refcheck.ts).
     const problem = requestProblem(resource, namespace, name);
     if (problem) throw new PluginError('InvalidItem', `refusing to request ${groupResourceString(resource)} ${quote(name ?? '')} in namespace ${quote(namespace)}: ${problem}`);
-    const prefix = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
-    const scope = resource.namespaced && namespace !== '' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
     const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
     return `${prefix}${scope}/${resource.resource}${tail}`;
 }
