@@ -30,6 +30,12 @@ export interface ObjectRef {
     resource: string;
     namespace: string;
     name: string;
+    /**
+     * Where the reference came from, for log lines about it: the field of the item
+     * (`spec.template.spec.volumes[2].secret.secretName`) or the cluster read that produced it. Never sent
+     * to Velero (the adapter copies only the four fields above).
+     */
+    field?: string;
 }
 
 function gr(group: string, resource: string, version: string, namespaced = true): GroupResource {
@@ -58,8 +64,10 @@ export const R = {
     vmTemplateRequests: gr('template.kubevirt.io', 'virtualmachinetemplaterequests', 'v1beta1'),
 } as const;
 
-export function ref(resource: GroupResource, namespace: string, name: string): ObjectRef {
-    return { group: resource.group, resource: resource.resource, namespace: resource.namespaced ? namespace : '', name };
+export function ref(resource: GroupResource, namespace: string, name: string, field?: string): ObjectRef {
+    const out: ObjectRef = { group: resource.group, resource: resource.resource, namespace: resource.namespaced ? namespace : '', name };
+    if (field !== undefined) out.field = field;
+    return out;
 }
 
 /** "persistentvolumeclaims" or "datavolumes.cdi.kubevirt.io": Velero's GroupResource.String(). */
