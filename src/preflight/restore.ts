@@ -4,7 +4,7 @@
  *  - which items Velero restores: Velero's namespace, resource and label-selector filters (the resource
  *    matching of src/backup/inclusion.ts, which Velero's backup and restore share), then the plugin's
  *    restore actions (restore-vm-action, restore-vmi-action, restore-pvc-action, restore-pod-action,
- *    restore-datavolume-action) run on the items from the tarball with the Restore the flags describe:
+ *    restore-datavolume-action, restore-nad-action) run on the items from the tarball with the Restore the flags describe:
  *    their errors, skips, additional items and rewritten specs;
  *  - identity collisions: applyIdentityPolicy with identity-policy=auto (what auto would change) next to
  *    the spec the requested policy produces;
@@ -25,6 +25,7 @@ import { nadName } from '../graph/index';
 import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore/identity';
 import { namespaceMappingOf, targetNamespace } from '../restore/namespacemap';
 import { dataVolumeRestoreAction } from '../restore/datavolume';
+import { nadRestoreAction } from '../restore/nad';
 import { podRestoreAction } from '../restore/pod';
 import { pvcRestoreAction } from '../restore/pvc';
 import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap, veleroNamespace } from '../restore/storageclass';
@@ -89,6 +90,8 @@ function actionFor(resource: string, item: KubeObject): RestoreActionSpec | unde
             return pvcRestoreAction;
         case 'datavolumes.cdi.kubevirt.io':
             return dataVolumeRestoreAction;
+        case 'network-attachment-definitions.k8s.cni.cncf.io':
+            return nadRestoreAction;
         case 'pods':
             return LAUNCHER_SELECTOR_VALUES.has(labelsOf(item)[LABEL.kubevirt] ?? '') ? podRestoreAction : undefined;
         default:
