@@ -35,6 +35,7 @@ USAGE
 fi
 shift
 SRC=$(cd "$SRC" && pwd)
+export KVP_BENCH_CALLER_DIR=$PWD
 cd "$REPO"
 export PATH="$REPO/node_modules/.bin:$PATH"
 TOOLS=$(bash scripts/build-go-tools.sh | tail -1)

@@ -73,7 +73,7 @@ func main() {
 	res.Machine = machine()
 	var old *results
 	if *reuseGo != "" {
-		old = loadResults(*reuseGo)
+		old = loadResults(callerPath(*reuseGo))
 		res.GoReusedFrom = *reuseGo + " (" + old.Date + ")"
 	}
 
@@ -91,8 +91,7 @@ func main() {
 	}
 	plugins = append(plugins, newPlugin("ts", *tsBin, work, logger))
 	if *snapshots != "" {
-		dir, err := filepath.Abs(*snapshots)
-		must(err)
+		dir := callerPath(*snapshots)
 		must(os.MkdirAll(dir, 0o755))
 		plugins[len(plugins)-1].snapshotDir = dir
 		os.Setenv("NODE_OPTIONS", strings.TrimSpace(os.Getenv("NODE_OPTIONS")+" --heapsnapshot-signal=SIGUSR2 --diagnostic-dir="+dir))
@@ -113,16 +112,20 @@ func main() {
 	// Start-up and cold-process figures, interleaved.
 	for i := 0; i < *starts; i++ {
 		for _, p := range plugins {
-			res.add(p.name, "handshake_ms", p.execToHandshake())
+			ms, cpu := p.execToHandshake()
+			res.add(p.name, "handshake_ms", ms)
+			res.add(p.name, "handshake_cpu_ms", cpu)
 		}
 	}
 	for i := 0; i < *cold; i++ {
 		for _, p := range plugins {
-			first, exit := p.coldExecute(c, stopped)
+			first, cpu, exit := p.coldExecute(c, stopped)
 			res.add(p.name, "first_execute_stopped_ms", first)
+			res.add(p.name, "first_execute_stopped_cpu_ms", cpu)
 			res.add(p.name, "exit_after_shutdown_ms", exit)
-			first, _ = p.coldExecute(c, running)
+			first, cpu, _ = p.coldExecute(c, running)
 			res.add(p.name, "first_cluster_call_ms", first)
+			res.add(p.name, "first_cluster_call_cpu_ms", cpu)
 		}
 	}
 	fmt.Fprintf(os.Stderr, "bench: start-up figures done (%.0fs)\n", time.Since(t0).Seconds())
@@ -147,12 +150,22 @@ func main() {
 		res.mergeGo(old)
 	}
 	res.WallSeconds = time.Since(t0).Seconds()
+	res.print(os.Stdout)
 	if *save != "" {
 		data, _ := json.MarshalIndent(res, "", "  ")
-		must(os.WriteFile(*save, data, 0o644))
+		if err := os.WriteFile(callerPath(*save), data, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		}
 	}
-	res.print(os.Stdout)
 	_ = os.RemoveAll(work)
+}
+
+// callerPath resolves a relative path against the directory scripts/bench-vs-upstream.sh was called from.
+func callerPath(p string) string {
+	if dir := os.Getenv("KVP_BENCH_CALLER_DIR"); dir != "" && !filepath.IsAbs(p) {
+		return filepath.Join(dir, p)
+	}
+	return p
 }
 
 func findItem(items []item, resource, name string) item {

@@ -62,7 +62,7 @@ func (p *plugin) manager() clientmgmt.Manager {
 }
 
 // execToHandshake spawns the bare binary as go-plugin does and times its first stdout line (ms).
-func (p *plugin) execToHandshake() float64 {
+func (p *plugin) execToHandshake() (ms, cpuMs float64) {
 	cmd := exec.Command(p.path)
 	cmd.Env = append(os.Environ(), "VELERO_PLUGIN=hello", "PLUGIN_PROTOCOL_VERSIONS=2", "PLUGIN_MIN_PORT=10000", "PLUGIN_MAX_PORT=25000")
 	out, err := cmd.StdoutPipe()
@@ -71,27 +71,31 @@ func (p *plugin) execToHandshake() float64 {
 	t0 := time.Now()
 	must(cmd.Start())
 	line, err := bufio.NewReader(out).ReadString('\n')
-	ms := float64(time.Since(t0).Microseconds()) / 1000
+	ms = float64(time.Since(t0).Microseconds()) / 1000
+	cpuMs = cpuSeconds(cmd.Process.Pid) * 1000
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	if err != nil || !strings.HasPrefix(line, "1|2|") {
 		fail("%s: unexpected handshake %q (%v)", p.name, line, err)
 	}
-	return ms
+	return ms, cpuMs
 }
 
 // coldExecute starts a new plugin process (a fresh manager), times the first Execute of
 // backup-virtualmachine-action on it, then times CleanupClients (go-plugin's Kill: Shutdown, wait for exit).
-func (p *plugin) coldExecute(c *cluster, it item) (firstMs, exitMs float64) {
+func (p *plugin) coldExecute(c *cluster, it item) (firstMs, firstCPUMs, exitMs float64) {
 	m := p.manager()
 	a, err := m.GetBackupItemActionV2("kubevirt-velero-plugin/backup-virtualmachine-action")
 	must(err)
 	_, err = a.AppliesTo() // the process is up and answering
 	must(err)
 	backup := benchBackup(it.namespace())
+	pid := p.pid()
+	cpu0 := cpuSeconds(pid)
 	t0 := time.Now()
 	_, _, _, _, err = a.Execute(&unstructured.Unstructured{Object: deepCopy(it.object)}, backup)
 	firstMs = float64(time.Since(t0).Microseconds()) / 1000
+	firstCPUMs = (cpuSeconds(pid) - cpu0) * 1000
 	if err != nil {
 		fail("%s: first Execute of %s: %v", p.name, it.name(), err)
 	}
@@ -99,7 +103,7 @@ func (p *plugin) coldExecute(c *cluster, it item) (firstMs, exitMs float64) {
 	m.CleanupClients()
 	exitMs = float64(time.Since(t0).Microseconds()) / 1000
 	c.proxy.reset()
-	return firstMs, exitMs
+	return firstMs, firstCPUMs, exitMs
 }
 
 func benchBackup(ns string) *velerov1.Backup {

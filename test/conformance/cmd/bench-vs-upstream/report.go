@@ -142,6 +142,9 @@ func (r *results) print(w io.Writer) {
 		row{figure: "exec → handshake, median", g: s("go", "handshake_ms"), t: s("ts", "handshake_ms"), unit: "ms", target: 1.5},
 		row{figure: "first Execute in a new process (stopped VM), median", g: s("go", "first_execute_stopped_ms"), t: s("ts", "first_execute_stopped_ms"), unit: "ms", target: 3},
 		row{figure: "first call that needs the cluster (running VM, new process), median", g: s("go", "first_cluster_call_ms"), t: s("ts", "first_cluster_call_ms"), unit: "ms", target: 1},
+		row{figure: "  CPU of the plugin process until the handshake (utime+stime, 10 ms ticks), median", g: s("go", "handshake_cpu_ms"), t: s("ts", "handshake_cpu_ms"), unit: "ms", noTarget: true},
+		row{figure: "  CPU of the plugin process in the first Execute (stopped VM), median", g: s("go", "first_execute_stopped_cpu_ms"), t: s("ts", "first_execute_stopped_cpu_ms"), unit: "ms", noTarget: true},
+		row{figure: "  CPU of the plugin process in the first cluster-needing Execute, median", g: s("go", "first_cluster_call_cpu_ms"), t: s("ts", "first_cluster_call_cpu_ms"), unit: "ms", noTarget: true},
 		row{figure: "exit after Shutdown (go-plugin Kill), median", g: s("go", "exit_after_shutdown_ms"), t: s("ts", "exit_after_shutdown_ms"), unit: "ms", target: 20, abs: true},
 	)
 	for _, n := range r.Sizes {
