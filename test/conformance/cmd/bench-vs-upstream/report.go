@@ -46,7 +46,9 @@ func (r *results) mergeGo(old *results) {
 	if r.Samples == nil {
 		r.Samples = map[string]map[string][]float64{}
 	}
-	r.Samples["go"] = old.Samples["go"]
+	if r.Samples["go"] == nil {
+		r.Samples["go"] = old.Samples["go"]
+	}
 	for _, b := range old.Backups {
 		if b.Plugin == "go" {
 			r.Backups = append(r.Backups, b)
@@ -59,7 +61,7 @@ func (r *results) mergeGo(old *results) {
 	}
 	for _, b := range old.Binaries {
 		if strings.HasPrefix(b, "go:") {
-			r.Binaries = append(r.Binaries, b+" (figures from "+r.GoReusedFrom+")")
+			r.Binaries = append(r.Binaries, "go backup and restore passes from "+r.GoReusedFrom)
 		}
 	}
 }
