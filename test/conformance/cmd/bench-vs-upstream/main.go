@@ -49,7 +49,12 @@ func main() {
 	reuseGo := flag.String("reuse-go", "", "take the Go plugin's backup and restore passes from this earlier -save file instead of running them again")
 	label := flag.String("label", "", "a line saying which build this is (printed)")
 	snapshots := flag.String("heap-snapshots", "", "write a V8 heap snapshot and smaps_rollup of the TS plugin at the end of every pass into this directory (profiling; it inflates nothing measured, the snapshot is taken after VmHWM is read)")
+	report := flag.String("report", "", "print the table of earlier -save files (comma-separated; the TS figures of all, the Go passes of any) and exit")
 	flag.Parse()
+	if *report != "" {
+		printReport(strings.Split(*report, ","))
+		return
+	}
 	if *tools == "" || (*goBin == "" && *reuseGo == "") {
 		fail("need -tools and -go (or -reuse-go); see scripts/bench-vs-upstream.sh")
 	}
@@ -163,6 +168,53 @@ func main() {
 		}
 	}
 	_ = os.RemoveAll(work)
+}
+
+// printReport merges saved results: TS from every file, Go passes and samples from whichever has them.
+func printReport(files []string) {
+	var out *results
+	for _, f := range files {
+		r := loadResults(callerPath(strings.TrimSpace(f)))
+		if out == nil {
+			out = r
+			continue
+		}
+		out.Sizes = append(out.Sizes, r.Sizes...)
+		out.Backups = append(out.Backups, r.Backups...)
+		out.Restores = append(out.Restores, r.Restores...)
+		out.Binaries = append(out.Binaries, r.Binaries...)
+		out.Date += ", " + r.Date
+		out.WallSeconds += r.WallSeconds
+		for p, figs := range r.Samples {
+			if out.Samples[p] == nil {
+				out.Samples[p] = figs
+			}
+		}
+	}
+	// One pass per (plugin, N, rep): a file may repeat what another reused.
+	dedupe := func(list []pass) []pass {
+		seen := map[string]bool{}
+		var kept []pass
+		for _, p := range list {
+			k := fmt.Sprintf("%s/%d/%d", p.Plugin, p.N, p.Rep)
+			if !seen[k] {
+				seen[k] = true
+				kept = append(kept, p)
+			}
+		}
+		return kept
+	}
+	out.Backups, out.Restores = dedupe(out.Backups), dedupe(out.Restores)
+	seen := map[int]bool{}
+	var sizes []int
+	for _, n := range out.Sizes {
+		if !seen[n] {
+			seen[n] = true
+			sizes = append(sizes, n)
+		}
+	}
+	out.Sizes = sizes
+	out.print(os.Stdout)
 }
 
 // callerPath resolves a relative path against the directory scripts/bench-vs-upstream.sh was called from.
