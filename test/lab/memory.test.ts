@@ -8,7 +8,8 @@
  * complete with no OOM kill in the cgroup. The cgroup's peak usage is printed.
  *
  * Needs root (creating a memory cgroup): without it the test FAILS with the reason, it does not skip: a
- * green run must mean the check ran. KVP_MEMORY_VMS overrides the VM count (default 1000).
+ * green run must mean the check ran. KVP_MEMORY_VMS overrides the VM count (default 1000); KVP_PLUGIN_BINARY
+ * another plugin build (default dist/kubevirt-velero-plugin, as everywhere in the lab).
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
@@ -188,7 +189,9 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
         cgroup = join(CGROUP_ROOT, `kvp-memory-${process.pid}`);
         mkdirSync(cgroup);
         writeFileSync(join(cgroup, 'memory.limit_in_bytes'), String(LIMIT));
+        const binary = process.env['KVP_PLUGIN_BINARY'];
         lab = await startLab({
+            ...(binary !== undefined && binary !== '' ? { pluginBinary: binary } : {}),
             veleroLogLevel: 'info',
             // The wrapper moves itself into the cgroup, then becomes the velero server.
             veleroCommandPrefix: ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', join(cgroup, 'cgroup.procs')],

@@ -15,7 +15,7 @@ const FROM_BACKUP = Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","metadata
 function action(read: boolean, seen: { fromBackup?: KubeObject }): RestoreActionSpec {
     return {
         name: 'test.io/restore',
-        appliesTo: {},
+        appliesTo: { includedResources: ['configmaps'] },
         async execute(input) {
             if (read) seen.fromBackup = input.itemFromBackup;
             return { additionalItems: [], skipRestore: false };
