@@ -233,6 +233,17 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
 
     test(`a backup of ${VMS} running VMs and its restore complete without an OOM kill`, async () => {
         const l = lab as Lab;
+        // Our plugin's processes live only while a backup or restore runs: look for them in the cgroup then.
+        let pluginSeen = false;
+        const poll = setInterval(() => {
+            for (const pid of cgroupFile('cgroup.procs').split('\n')) {
+                try {
+                    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/kubevirt-velero-plugin')) pluginSeen = true;
+                } catch {
+                    // exited meanwhile
+                }
+            }
+        }, 100);
         writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
         await l.velero(['backup', 'create', 'mem-backup', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
         const backupPeak = Number(cgroupFile('memory.max_usage_in_bytes'));
@@ -244,13 +255,15 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
         const restorePeak = Number(cgroupFile('memory.max_usage_in_bytes'));
         const restore = await l.getJson('restores.velero.io', l.veleroNamespace, 'mem-restore');
         const rs = (restore?.['status'] ?? {}) as { phase?: string; errors?: number };
+        clearInterval(poll);
         const restoredVms = (await l.list('virtualmachines.kubevirt.io', MAPPED)).length;
         process.stderr.write(
             `memory: cgroup peak (velero server + plugins, page cache included): backup ${mib(backupPeak)}, restore ${mib(restorePeak)}; ` +
                 `limit hit ${cgroupFile('memory.failcnt')} times; OOM kills ${oomKills()}; ` +
-                `backup ${bs.phase ?? '?'} (${bs.progress?.itemsBackedUp ?? '?'} items, ${bs.errors ?? 0} errors), restore ${rs.phase ?? '?'} (${restoredVms} VMs)\n`,
+                `plugin process seen in the cgroup: ${pluginSeen}; backup ${bs.phase ?? '?'} (${bs.progress?.itemsBackedUp ?? '?'} items, ${bs.errors ?? 0} errors), restore ${rs.phase ?? '?'} (${restoredVms} VMs)\n`,
         );
 
+        expect(pluginSeen).toBe(true);
         expect(oomKills()).toBe(0);
         expect({ phase: bs.phase, errors: bs.errors ?? 0 }).toEqual({ phase: 'Completed', errors: 0 });
         // VM, VMI, pod, Secret, DataVolume, PVC per VM.
