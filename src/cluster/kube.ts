@@ -485,7 +485,8 @@ export class KubeCluster implements ClusterReader {
             const started = this.now();
             const left = deadline - started;
             if (left <= 0) {
-                throw new PluginError('Cluster', `cannot ${call.description} (deadline${attemptsNote(attempt - 1)}): ${this.outOfTime()}`);
+                // Only before the first attempt: loading the configuration (an exec credential plugin) took it all.
+                throw new PluginError('Cluster', `cannot ${call.description} (deadline): the call's deadline of ${seconds(this.deadlineMs)} passed before the first attempt`);
             }
             const cut = left < this.timeoutMs;
             let retryable: boolean;
@@ -511,12 +512,13 @@ export class KubeCluster implements ClusterReader {
                 }
                 this.counter.record(call.verb, call.counted, call.namespace, error.code, error.wireBytes);
                 this.logAttempt(call, error.code, started, attempt);
+                const head = withMessage(`cannot ${call.description} (${error.code}${attemptsNote(attempt)})`, error.message);
+                if (error.code === 'deadline' && cut) {
+                    // The attempt ran until the call's deadline: there is no time left for anything.
+                    throw new PluginError('Cluster', `${head}; ${this.outOfTime()}`, { cause: error });
+                }
                 retryable = isRetryableCode(error.code);
-                const note = error.code === 'deadline' && cut ? `; ${this.outOfTime()}` : '';
-                failure = () =>
-                    new PluginError('Cluster', withMessage(`cannot ${call.description} (${error.code}${attemptsNote(attempt)})`, error.message) + note, {
-                        cause: error,
-                    });
+                failure = () => new PluginError('Cluster', head, { cause: error });
             }
             if (!retryable || attempt >= this.retry.attempts) throw failure();
             const wait = retryDelay(this.retry, attempt, this.random, retryAfter);

@@ -177,31 +177,29 @@ export class FakeApiServer {
         res.end(payload);
     }
 
-    /** A pod list of about `bytes` bytes: pods with a filler annotation, written as the socket drains. */
+    /** A pod list of about `bytes` bytes (1 MiB batches of filler pods), written as the socket drains. */
     private sendHuge(res: http.ServerResponse, bytes: number, announce: boolean): void {
-        const head = '{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[';
-        const tail = ']}';
-        const item = (i: number): string =>
-            `${i === 0 ? '' : ','}{"metadata":{"name":"p-${String(i).padStart(8, '0')}","namespace":"ns1","annotations":{"filler":"${'x'.repeat(1000)}"}}}`;
-        const itemLength = item(1).length;
-        const count = Math.max(1, Math.floor((bytes - head.length - tail.length) / itemLength));
-        const total = head.length + tail.length + item(0).length + (count - 1) * itemLength;
+        const head = Buffer.from('{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":"first","namespace":"ns1"}}');
+        const tail = Buffer.from(']}');
+        const item = `,{"metadata":{"name":"filler","namespace":"ns1","annotations":{"filler":"${'x'.repeat(1000)}"}}}`;
+        const batch = Buffer.from(item.repeat(Math.ceil((1024 * 1024) / item.length)));
+        const batches = Math.max(1, Math.floor((bytes - head.length - tail.length) / batch.length));
+        const total = head.length + tail.length + batches * batch.length;
         res.writeHead(200, { 'Content-Type': 'application/json', ...(announce ? { 'Content-Length': String(total) } : {}) });
         res.write(head);
-        let i = 0;
+        let sent = 0;
         const pump = (): void => {
-            while (i < count) {
-                const batch: string[] = [];
-                for (let n = 0; n < 1000 && i < count; n++, i++) batch.push(item(i));
-                if (!res.write(batch.join(''))) {
+            while (sent < batches) {
+                sent += 1;
+                if (!res.write(batch)) {
                     res.once('drain', pump);
                     return;
                 }
             }
-            res.end(tail);
+            if (sent === batches) res.end(tail);
         };
         res.on('close', () => {
-            i = count + 1;
+            sent = batches + 1;
         });
         pump();
     }
