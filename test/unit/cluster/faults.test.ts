@@ -67,7 +67,7 @@ interface FaultCase {
     /** The whole error text. */
     error: RegExp;
     /** Requests made by the failing call. */
-    requests: number | [number, number];
+    requests: number;
     /** Bounds of the time to fail, in ms. */
     fails: [number, number];
     options?: Partial<KubeClusterOptions>;
