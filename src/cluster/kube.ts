@@ -485,8 +485,10 @@ export class KubeCluster implements ClusterReader {
             const started = this.now();
             const left = deadline - started;
             if (left <= 0) {
-                // Only before the first attempt: loading the configuration (an exec credential plugin) took it all.
-                throw new PluginError('Cluster', `cannot ${call.description} (deadline): the call's deadline of ${seconds(this.deadlineMs)} passed before the first attempt`);
+                // Before the first attempt: loading the configuration (an exec credential plugin) took it all;
+                // later: a wait ended late.
+                const why = attempt === 1 ? `the call's deadline of ${seconds(this.deadlineMs)} passed before the first attempt` : this.outOfTime();
+                throw new PluginError('Cluster', `cannot ${call.description} (deadline${attemptsNote(attempt - 1)}): ${why}`);
             }
             const cut = left < this.timeoutMs;
             let retryable: boolean;

@@ -190,9 +190,9 @@ it('a 3 s outage in the middle of a 100-VM backup loses only the VMs read during
         expect(text).toMatch(/HTTP 500, \d+ attempts\): etcdserver: leader changed/);
     }
     // Only a few namespaces were read during the 3 s: the rest of the 100 VMs are complete.
-    expect(lostNamespaces.size).toBeLessThanOrEqual(4);
+    expect(lostNamespaces.size).toBeLessThanOrEqual(5);
     expect(complete.length).toBe(100 - lost.length);
-    expect(complete.length).toBeGreaterThanOrEqual(80);
+    expect(complete.length).toBeGreaterThanOrEqual(70);
     // Namespaces first read before the outage are all complete.
     for (const ns of seen.slice(0, OUTAGE_AT_NAMESPACE - 1)) expect(lostNamespaces.has(ns)).toBe(false);
 }, 240_000);
