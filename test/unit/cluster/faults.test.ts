@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PluginError } from '../../../src/errors';
+import { defaultConfigLoader } from '../../../src/cluster/config';
 import { DEFAULT_MAX_RESPONSE_BYTES, type KubeClusterOptions } from '../../../src/cluster/kube';
 import { R } from '../../../src/kube/resources';
 import { loadFixtures } from '../fixtures';
@@ -307,5 +308,23 @@ describe('the call deadline includes the wait for a connection', () => {
         const queued = results.filter((r) => r.detail.includes('still queued for a connection (all connections to the API server are busy)'));
         expect(queued.length).toBeGreaterThanOrEqual(56);
         expect(queued[0]?.detail).toMatch(/^cannot list \S+ in namespace "ns\d+" \(deadline\): no complete response within \d+ ms: still queued for a connection/);
+    });
+
+    it('loading the configuration counts against the deadline too', async () => {
+        const load = defaultConfigLoader();
+        const h = reader({
+            deadlineMs: 200,
+            loadConfig: async () => {
+                await delay(300);
+                return load();
+            },
+        });
+        await load(); // the Kubernetes client is imported once per test process: not part of this timing
+        const failed = await timed(rejection(h.reader.list(R.pods, 'ns1')));
+        expect((failed.value as PluginError).detail).toBe(
+            'cannot list pods in namespace "ns1" (deadline): the call\'s deadline of 200 ms passed before the first attempt',
+        );
+        expect(failed.ms).toBeLessThan(300 + SLACK_MS);
+        expect(server.seen).toEqual([]);
     });
 });
