@@ -104,7 +104,7 @@ const cases: FaultCase[] = [
         reply: { status: 401, body: statusBody(401, 'Unauthorized', 'Unauthorized') },
         error: /^unauthorized: cannot list pods in namespace "ns1" \(HTTP 401\): Unauthorized; check the plugin's credentials \(service account token or kubeconfig user\)$/,
         requests: 1,
-        fails: [0, 150],
+        fails: [0, 500],
     },
     {
         name: '403 fails at once and names the RBAC grant: verb, resource, namespace',
@@ -114,7 +114,7 @@ const cases: FaultCase[] = [
         },
         error: /^forbidden: cannot list pods in namespace "ns1" \(HTTP 403\): pods is forbidden: User "system:serviceaccount:velero:velero" cannot list resource "pods" in API group "" in the namespace "ns1"; grant the plugin's identity "list" on pods \(see manifests\/rbac\)$/,
         requests: 1,
-        fails: [0, 150],
+        fails: [0, 500],
     },
     {
         name: 'a hung server is given up on at the call deadline',
@@ -135,7 +135,7 @@ const cases: FaultCase[] = [
         reply: { status: 200, body: TRUNCATED },
         error: new RegExp(`^cannot list pods in namespace "ns1" \\(HTTP 200\\): the response is not JSON \\(Content-Type application/json, ${TRUNCATED.length} bytes\\)$`),
         requests: 1,
-        fails: [0, 150],
+        fails: [0, 500],
     },
     {
         name: 'an HTML error page (502 from a proxy) is retried and never quoted',
@@ -149,7 +149,7 @@ const cases: FaultCase[] = [
         reply: { status: 200, body: HTML_PAGE, headers: { 'Content-Type': 'text/html; charset=utf-8' } },
         error: new RegExp(`^cannot list pods in namespace "ns1" \\(HTTP 200\\): the response is not JSON \\(Content-Type text/html; charset=utf-8, ${HTML_PAGE.length} bytes\\)$`),
         requests: 1,
-        fails: [0, 150],
+        fails: [0, 500],
     },
     {
         name: 'a 200 MB list (streamed) is cut at the 64 MiB limit, not read into memory',
@@ -165,7 +165,7 @@ const cases: FaultCase[] = [
         reply: { huge: { bytes: 200_000_000, announce: true } },
         error: /^cannot list pods in namespace "ns1" \(too-large\): the response is larger than the 64 MiB limit$/,
         requests: 1,
-        fails: [0, 300],
+        fails: [0, 1000],
     },
     {
         name: 'a slow drip of a body is given up on at the call deadline',
