@@ -27,6 +27,7 @@ export {
     vmirsBackupGraph,
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
+export { poolBackupGraph, poolOwner, poolRestoreGraph, poolVms, templateSourceGraph } from './template';
 export { itemBlockGraph, podItemBlockGraph } from './itemblock';
 export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';

@@ -12,6 +12,9 @@ export const KIND = {
     dataVolume: 'DataVolume',
     pvc: 'PersistentVolumeClaim',
     volumeSnapshot: 'VolumeSnapshot',
+    vmPool: 'VirtualMachinePool',
+    vmTemplate: 'VirtualMachineTemplate',
+    vmTemplateRequest: 'VirtualMachineTemplateRequest',
 } as const;
 
 export interface GroupResource {
@@ -50,6 +53,9 @@ export const R = {
     clusterInstancetypes: gr('instancetype.kubevirt.io', 'virtualmachineclusterinstancetypes', 'v1beta1', false),
     clusterPreferences: gr('instancetype.kubevirt.io', 'virtualmachineclusterpreferences', 'v1beta1', false),
     networkAttachmentDefinitions: gr('k8s.cni.cncf.io', 'network-attachment-definitions', 'v1'),
+    vmPools: gr('pool.kubevirt.io', 'virtualmachinepools', 'v1beta1'),
+    vmTemplates: gr('template.kubevirt.io', 'virtualmachinetemplates', 'v1beta1'),
+    vmTemplateRequests: gr('template.kubevirt.io', 'virtualmachinetemplaterequests', 'v1beta1'),
 } as const;
 
 export function ref(resource: GroupResource, namespace: string, name: string): ObjectRef {
