@@ -113,7 +113,7 @@ export class PluginServer {
                         const failure = toPluginError(error);
                         const plugin = (call.request as Partial<WithPlugin> | undefined)?.plugin ?? '';
                         this.options.logger.debug(`${method} failed`, { action: plugin, reason: failure.reason, error: failure.message });
-                        callback({ code: grpc.status.UNKNOWN, details: failure.message });
+                        callback({ code: grpc.status.UNKNOWN, details: wellFormed(failure.message) });
                     },
                 );
         };
@@ -246,6 +246,15 @@ export class PluginServer {
             }),
         });
     }
+}
+
+/**
+ * Error text with lone surrogates (from an item's names) replaced by U+FFFD. grpc-js percent-encodes
+ * the text into the grpc-message header, and encodeURIComponent throws on a lone surrogate: the reply
+ * would never be sent and Velero's call would hang.
+ */
+export function wellFormed(text: string): string {
+    return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 function endStream(stream: AnyStream): void {

@@ -3,6 +3,7 @@
  * the process gone within 1 s even while a 100,000-volume item is being worked on.
  */
 import { join } from 'node:path';
+import { unaryCall } from '../support/grpc-client';
 import { isRunning, startPlugin, type PluginProcess } from '../support/plugin-process';
 
 const BINARY = process.env['KVP_PLUGIN_BINARY'] ?? join(__dirname, '..', '..', 'dist', 'kubevirt-velero-plugin');
@@ -74,7 +75,6 @@ describe('the plugin process', () => {
         // Let the request arrive and the worker get deep into the item.
         await new Promise((r) => setTimeout(r, 700));
         const asked = Date.now();
-        const { unaryCall } = await import('../support/grpc-client');
         await unaryCall(plugin.socket, 'plugin.GRPCController', 'Shutdown', {});
         const answered = Date.now() - asked;
         const gone = await plugin.gone(5000);

@@ -51,11 +51,11 @@ const KIND_OF_RESOURCE: Record<string, string> = {
 };
 
 function itemsFor(action: ActionDeclaration): KubeObject[] {
-    const kinds = new Set((action.selector.includedResources ?? []).map((r) => KIND_OF_RESOURCE[r]));
+    const kinds = new Set((action.selector.includedResources ?? []).map((r) => KIND_OF_RESOURCE[r] ?? r));
     const seen = new Set<string>();
     return objects.filter((o) => {
         const key = `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
-        if (!kinds.has(o.kind) || seen.has(key)) return false;
+        if (!kinds.has(o.kind ?? '') || seen.has(key)) return false;
         seen.add(key);
         return true;
     });
@@ -172,7 +172,15 @@ const insertionArb = fc.record({
 });
 
 /** The item text with the insertions that fit (existing object, key not already there). */
-function decorate(item: KubeObject, raw: fc.RecordValue<{ place: number; key: string; value: Jv; str: string; depth: number }>[]): { tree: Jv; done: Insertion[] } {
+interface RawInsertion {
+    place: number;
+    key: string;
+    value: Jv;
+    str: string;
+    depth: number;
+}
+
+function decorate(item: KubeObject, raw: readonly RawInsertion[]): { tree: Jv; done: Insertion[] } {
     const tree = fromValue(item);
     const done: Insertion[] = [];
     for (const r of raw) {

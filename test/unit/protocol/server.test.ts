@@ -170,6 +170,18 @@ describe('Velero services over gRPC', () => {
     });
 });
 
+describe('error text Velero can receive', () => {
+    it('a lone surrogate from an item name is replaced, so the reply is sent (grpc-js would throw encoding it)', async () => {
+        const item = Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: '\ud800x', namespace: 'ns' } }));
+        const error = await call('v2.BackupItemAction', 'Execute', { plugin: 'test.io/refuses', item, backup: Buffer.from('{}') }).then(
+            () => undefined,
+            (e: grpc.ServiceError) => e,
+        );
+        expect(error?.code).toBe(grpc.status.UNKNOWN);
+        expect(error?.details).toBe('Pod ns/\ufffdx: VM cannot be safely backed up');
+    });
+});
+
 describe('go-plugin internal services', () => {
     it('Shutdown replies, ends the stdio and broker streams with OK and then reports shutdown', async () => {
         const stdioClient = clientFor<StreamingClient>('plugin.GRPCStdio', address);
@@ -186,3 +198,4 @@ describe('go-plugin internal services', () => {
         stdioClient.close();
     });
 });
+
