@@ -5,5 +5,6 @@ module.exports = {
     roots: ['<rootDir>/test/fuzz'],
     testMatch: ['**/*.test.ts'],
     transform: { '^.+\\.ts$': 'ts-jest' },
-    testTimeout: 180000,
+    // Some 15 s on an idle two-core machine; generous for a machine shared with other jobs.
+    testTimeout: 600000,
 };
