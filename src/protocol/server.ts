@@ -46,8 +46,22 @@ function selectorMessage(selector: ResourceSelector): Required<ResourceSelector>
     };
 }
 
-function identifiers(items: readonly ResourceIdentifier[]): ResourceIdentifier[] {
-    return items.map((i) => ({ group: i.group, resource: i.resource, namespace: i.namespace, name: i.name }));
+/**
+ * The identifiers to send. One whose text is not well-formed (a lone surrogate from an item's names)
+ * cannot be encoded as the UTF-8 that protobuf strings must be, and names no object Kubernetes can hold:
+ * it is dropped with a warning instead of failing the whole reply.
+ */
+function identifiers(items: readonly ResourceIdentifier[], log: Logger): ResourceIdentifier[] {
+    const out: ResourceIdentifier[] = [];
+    for (const i of items) {
+        const fields = [i.group, i.resource, i.namespace, i.name];
+        if (fields.some((f) => typeof f !== 'string' || wellFormed(f) !== f)) {
+            log.warn('dropped a reference whose text is not valid Unicode', { reference: fields.map((f) => wellFormed(String(f))).join('/') });
+            continue;
+        }
+        out.push({ group: i.group, resource: i.resource, namespace: i.namespace, name: i.name });
+    }
+    return out;
 }
 
 function asBuffer(value: unknown): Buffer {
@@ -185,7 +199,7 @@ export class PluginServer {
                     { item: asBuffer(request.item), backup: asBuffer(request.backup) },
                     this.context(action.kind, action.name),
                 );
-                return { item: result.item, additionalItems: identifiers(result.additionalItems), operationID: '', postOperationItems: [] };
+                return { item: result.item, additionalItems: identifiers(result.additionalItems, this.options.logger), operationID: '', postOperationItems: [] };
             }),
             Progress: this.unary('BackupItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
                 registry.get('BackupItemActionV2', request.plugin);
@@ -211,7 +225,7 @@ export class PluginServer {
                     );
                     return {
                         item: result.item,
-                        additionalItems: identifiers(result.additionalItems),
+                        additionalItems: identifiers(result.additionalItems, this.options.logger),
                         skipRestore: result.skipRestore,
                         operationID: '',
                         waitForAdditionalItems: result.waitForAdditionalItems ?? false,
@@ -242,7 +256,7 @@ export class PluginServer {
                     { item: asBuffer(request.item), backup: asBuffer(request.backup) },
                     this.context(action.kind, action.name),
                 );
-                return { relatedItems: identifiers(related) };
+                return { relatedItems: identifiers(related, this.options.logger) };
             }),
         });
     }
