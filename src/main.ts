@@ -145,7 +145,13 @@ const PARENT_POLL_MS = 250;
 /** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
 const EXIT_DRAIN_MS = 100;
 /** How long Shutdown waits for calls in flight before ending them (the process must be gone within 1 s). */
-const SHUTDOWN_GRACE_MS = 200;
+const SHUTDOWN_GRACE_MS = 100;
+/**
+ * Longest wait for the action worker to stop. Node cannot end a thread inside a long native call (a
+ * JSON.parse of a huge API response), and process.exit waits for it; past this the process kills itself.
+ * go-plugin would kill it after 2 s anyway, and log that it failed to exit gracefully.
+ */
+const HARD_EXIT_MS = 500;
 
 export async function main(): Promise<number> {
     if (!isMainThread && isWorkerSetup(workerData)) return runActionWorker(workerData);
@@ -181,8 +187,13 @@ export async function main(): Promise<number> {
         exiting = true;
         log.debug('plugin exiting');
         detachDescriptor(2);
-        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor).
-        setTimeout(() => process.exit(code), EXIT_DRAIN_MS);
+        const hard = setTimeout(() => process.kill(process.pid, 'SIGKILL'), HARD_EXIT_MS);
+        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor),
+        // and the worker stop, so that process.exit does not wait for it.
+        void Promise.all([offload.stop().catch(() => undefined), new Promise((r) => setTimeout(r, EXIT_DRAIN_MS))]).then(() => {
+            clearTimeout(hard);
+            process.exit(code);
+        });
     };
     const server = new PluginServer({ registry, logger: log, command: commandPath(), onShutdown: () => exit(0), shutdownGraceMs: SHUTDOWN_GRACE_MS });
     process.on('SIGTERM', () => void server.stop().then(() => exit(0)));
