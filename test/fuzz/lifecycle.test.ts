@@ -72,8 +72,13 @@ describe('the plugin process', () => {
         const inFlight = plugin
             .call('v2.RestoreItemAction', 'Execute', { plugin: RESTORE_VM, item, restore: RESTORE, itemFromBackup: item })
             .then(() => 'answered', () => 'failed');
-        // Let the request arrive and the worker get deep into the item.
-        await new Promise((r) => setTimeout(r, 700));
+        // Wait until the action has started on the item (its first log line), then ask.
+        const deadline = Date.now() + 60_000;
+        const started = (): number => plugin!.stderr().split('"@message":"Running VMRestorePlugin"').length - 1;
+        while (started() < 2 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 5));
+        }
+        expect(started()).toBe(2); // the warm-up item and the big one
         const asked = Date.now();
         await unaryCall(plugin.socket, 'plugin.GRPCController', 'Shutdown', {});
         const answered = Date.now() - asked;
