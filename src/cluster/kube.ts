@@ -15,6 +15,7 @@
  */
 import { PluginError } from '../errors';
 import { isRecord, type KubeObject } from '../kube/object';
+import { quote, requestProblem } from '../kube/refcheck';
 import { groupResourceString, type GroupResource } from '../kube/resources';
 import type { Logger } from '../logging/logger';
 import { defaultConfigLoader, endpointFromKubeConfig, NO_CLUSTER_MESSAGE, type ConfigLoader } from './config';
@@ -64,6 +65,9 @@ const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTime
 export function apiPath(resource: GroupResource, namespace: string, name?: string): string {
     const prefix = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
     const scope = resource.namespaced && namespace !== '' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    // Names come from items: one like ".." or "a/b" would make the path name another object (refcheck.ts).
+    const problem = requestProblem(resource, namespace, name);
+    if (problem) throw new PluginError('InvalidItem', `refusing to request ${groupResourceString(resource)} ${quote(name ?? '')} in namespace ${quote(namespace)}: ${problem}`);
     const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
     return `${prefix}${scope}/${resource.resource}${tail}`;
 }

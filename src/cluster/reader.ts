@@ -1,6 +1,6 @@
 /**
  * The read-only view of the cluster that actions receive. The real implementation (src/cluster/kube.ts)
- * talks to the API server through @kubernetes/client-node with per-process caches; tests pass
+ * talks to the API server (configuration by our own kubeconfig loader) with per-process caches; tests pass
  * StaticCluster. Contract:
  *  - NotFound is a value (undefined), never an exception;
  *  - list() returns every object of one resource in one namespace and costs at most one LIST per

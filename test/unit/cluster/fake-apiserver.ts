@@ -139,7 +139,7 @@ export class FakeApiServer {
 
 /**
  * Writes a kubeconfig for `server` into a new temporary directory and returns its path. Without a CA
- * file the cluster is marked insecure-skip-tls-verify (client-node refuses plain http otherwise), unless
+ * file the cluster is marked insecure-skip-tls-verify (harmless for plain http), unless
  * `insecure: false` asks for a configuration that trusts nothing special.
  */
 export function writeKubeconfig(server: string, options: { token?: string; caFile?: string; insecure?: boolean } = {}): string {

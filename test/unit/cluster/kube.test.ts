@@ -457,7 +457,6 @@ describe('request paths', () => {
         { what: 'GET of a named group', resource: R.controllerRevisions, namespace: 'ns1', name: 'rev-1', path: '/apis/apps/v1/namespaces/ns1/controllerrevisions/rev-1' },
         { what: 'GET of a cluster-scoped resource', resource: R.clusterPreferences, namespace: '', name: 'pref', path: '/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterpreferences/pref' },
         { what: 'LIST of a hyphenated plural', resource: R.networkAttachmentDefinitions, namespace: 'ns1', name: undefined, path: '/apis/k8s.cni.cncf.io/v1/namespaces/ns1/network-attachment-definitions' },
-        { what: 'GET of a name that needs escaping', resource: R.secrets, namespace: 'ns1', name: 'a b', path: '/api/v1/namespaces/ns1/secrets/a%20b' },
     ])('$what goes to $path', ({ resource, namespace, name, path }) => {
         expect(apiPath(resource, namespace, name)).toBe(path);
     });
