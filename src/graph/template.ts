@@ -7,7 +7,7 @@
  */
 import { isRecord, nameOf, namespaceOf, ownerReferencesOf, pathGet, type KubeObject, type OwnerReference } from '../kube/object';
 import { KIND, R, uniqueRefs, type ObjectRef } from '../kube/resources';
-import { byName, push, records, str } from './common';
+import { byName, indexedRecords, push, records, str } from './common';
 import { vmRestoreGraph } from './restore';
 import type { ClusterView } from './view';
 import { owningDataVolume, vmiSpecGraph, vmiSpecStorage } from './volumes';
@@ -37,18 +37,19 @@ export function templateSourceGraph(template: KubeObject, view: ClusterView): Ob
     const ns = namespaceOf(template);
     const vmSpec = pathGet(template, ['spec', 'virtualMachine', 'spec']);
     const out: ObjectRef[] = [];
-    for (const dvt of records(vmSpec, ['dataVolumeTemplates'])) {
+    for (const [dvt, i] of indexedRecords(vmSpec, ['dataVolumeTemplates'])) {
+        const at = `spec.virtualMachine.spec.dataVolumeTemplates[${i}].spec.source`;
         const pvcNs = str(dvt, ['spec', 'source', 'pvc', 'namespace']) || ns;
         const pvcName = str(dvt, ['spec', 'source', 'pvc', 'name']);
         if (pvcNs === ns && concrete(pvcName)) {
             const pvc = view.get(R.pvcs, ns, pvcName);
             const dv = view.get(R.dataVolumes, ns, pvcName) ? pvcName : pvc ? owningDataVolume(pvc) : undefined;
-            if (dv) push(out, R.dataVolumes, ns, dv);
-            push(out, R.pvcs, ns, pvcName);
+            if (dv) push(out, R.dataVolumes, ns, dv, `${at}.pvc.name`);
+            push(out, R.pvcs, ns, pvcName, `${at}.pvc.name`);
         }
         const snapNs = str(dvt, ['spec', 'source', 'snapshot', 'namespace']) || ns;
         const snapName = str(dvt, ['spec', 'source', 'snapshot', 'name']);
-        if (snapNs === ns && concrete(snapName)) push(out, R.volumeSnapshots, ns, snapName);
+        if (snapNs === ns && concrete(snapName)) push(out, R.volumeSnapshots, ns, snapName, `${at}.snapshot.name`);
     }
     const templated = templatedNames(vmSpec);
     const shared = records(vmSpec, ['template', 'spec', 'volumes']).filter((v) => {
@@ -57,7 +58,7 @@ export function templateSourceGraph(template: KubeObject, view: ClusterView): Ob
         const name = dv || claim;
         return name !== '' && concrete(name) && !(dv !== '' && templated.has(dv));
     });
-    out.push(...vmiSpecStorage({ volumes: shared }, { namespace: ns, view }));
+    out.push(...vmiSpecStorage({ volumes: shared }, { namespace: ns, view, field: 'spec.virtualMachine.spec.template.spec' }));
     return uniqueRefs(out);
 }
 
@@ -90,7 +91,7 @@ function poolTemplateGraph(pool: KubeObject, view: ClusterView): ObjectRef[] {
     if (!isRecord(spec)) return [];
     const templated = templatedNames(vmSpec);
     const volumes = records(spec, ['volumes']).filter((v) => !templated.has(str(v, ['dataVolume', 'name'])));
-    return vmiSpecGraph({ ...spec, volumes }, { namespace: namespaceOf(pool), view });
+    return vmiSpecGraph({ ...spec, volumes }, { namespace: namespaceOf(pool), view, field: 'spec.virtualMachineTemplate.spec.template.spec' });
 }
 
 /**
@@ -99,7 +100,7 @@ function poolTemplateGraph(pool: KubeObject, view: ClusterView): ObjectRef[] {
  */
 export function poolBackupGraph(pool: KubeObject, view: ClusterView): ObjectRef[] {
     const out: ObjectRef[] = [];
-    for (const vm of poolVms(pool, view)) push(out, R.vms, namespaceOf(pool), nameOf(vm));
+    for (const vm of poolVms(pool, view)) push(out, R.vms, namespaceOf(pool), nameOf(vm), 'VMs the pool controls');
     out.push(...poolTemplateGraph(pool, view));
     return uniqueRefs(out);
 }
