@@ -31,12 +31,14 @@ const FIXTURE_FILES = [
     'backup/dv-unfinished.yaml',
     'backup/volumesnapshots.yaml',
     'backup/launcher-pods-migration.yaml',
+    'backup/templates-pools.yaml',
     'restore/vms.yaml',
     'restore/vmis.yaml',
     'restore/pvcs.yaml',
     'restore/datavolumes.yaml',
     'restore/pods.yaml',
     'restore/volumesnapshots.yaml',
+    'restore/nads.yaml',
 ];
 const objects: KubeObject[] = FIXTURE_FILES.flatMap((f) => loadFixtures(f));
 const actions = buildActions({ log: quiet, cluster: () => new StaticCluster(objects) });
@@ -48,6 +50,10 @@ const KIND_OF_RESOURCE: Record<string, string> = {
     'datavolumes.cdi.kubevirt.io': 'DataVolume',
     'volumesnapshots.snapshot.storage.k8s.io': 'VolumeSnapshot',
     pods: 'Pod',
+    'virtualmachinetemplates.template.kubevirt.io': 'VirtualMachineTemplate',
+    'virtualmachinetemplaterequests.template.kubevirt.io': 'VirtualMachineTemplateRequest',
+    'virtualmachinepools.pool.kubevirt.io': 'VirtualMachinePool',
+    'network-attachment-definitions.k8s.cni.cncf.io': 'NetworkAttachmentDefinition',
 };
 
 function itemsFor(action: ActionDeclaration): KubeObject[] {
@@ -63,7 +69,7 @@ function itemsFor(action: ActionDeclaration): KubeObject[] {
 
 const BACKUP = Buffer.from(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero' }, spec: {} }));
 const RESTORE = Buffer.from(
-    JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero' }, spec: { namespaceMapping: { src: 'dst', ns1: 'ns2' } } }),
+    JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero' }, spec: { namespaceMapping: { src: 'dst', ns1: 'ns2', tpl: 'tpl2' } } }),
 );
 
 type Outcome = { ok: true; item: Buffer } | { ok: false; error: string };
@@ -109,6 +115,8 @@ const OWNED: Record<string, RegExp[]> = {
         ...labels(LABEL.vmName),
         ...annotations(ANN.restoreGraph),
         /^spec\.(runStrategy|running)$/,
+        // A pool's VM comes back without the pool's owner reference and finalizer.
+        /^metadata\.(finalizers|ownerReferences)(\.\d+(\..*)?)?$/,
         ...IDENTITY('spec.template.spec.'),
         ...DV_SPEC('spec.dataVolumeTemplates.N.spec.').map((r) => new RegExp(r.source.replace('\\.N\\.', '\\.\\d+\\.'))),
     ],
@@ -117,6 +125,20 @@ const OWNED: Record<string, RegExp[]> = {
     'restore-pod-action': [],
     'restore-volumesnapshot-action': UID_MARKS,
     'restore-datavolume-action': [...UID_MARKS, ...DV_SPEC('spec.')],
+    'backup-virtualmachinetemplate-action': annotations(ANN.restoreGraph),
+    'backup-virtualmachinepool-action': annotations(ANN.restoreGraph),
+    'restore-nad-action': [/^spec\.config$/],
+    'restore-virtualmachinetemplate-action': [
+        ...annotations(ANN.restoreGraph),
+        ...IDENTITY('spec.virtualMachine.spec.template.spec.'),
+        ...DV_SPEC('spec.virtualMachine.spec.dataVolumeTemplates.N.spec.').map((r) => new RegExp(r.source.replace('\\.N\\.', '\\.\\d+\\.'))),
+    ],
+    'restore-virtualmachinetemplaterequest-action': [],
+    'restore-virtualmachinepool-action': [
+        ...annotations(ANN.restoreGraph),
+        ...IDENTITY('spec.virtualMachineTemplate.spec.template.spec.'),
+        ...DV_SPEC('spec.virtualMachineTemplate.spec.dataVolumeTemplates.N.spec.').map((r) => new RegExp(r.source.replace('\\.N\\.', '\\.\\d+\\.'))),
+    ],
     'block-vm-action': [],
     'block-launcher-pod-action': [],
 };
