@@ -46,9 +46,22 @@ const FIXTURES = [
     'restore/datavolumes.yaml',
     'restore/pods.yaml',
     'restore/volumesnapshots.yaml',
+    'backup/templates-pools.yaml',
+    'restore/nads.yaml',
 ];
 const objects: KubeObject[] = FIXTURES.flatMap((f) => loadFixtures(f));
-const ITEM_KINDS = new Set(['VirtualMachine', 'VirtualMachineInstance', 'PersistentVolumeClaim', 'DataVolume', 'VolumeSnapshot', 'Pod']);
+const ITEM_KINDS = new Set([
+    'VirtualMachine',
+    'VirtualMachineInstance',
+    'PersistentVolumeClaim',
+    'DataVolume',
+    'VolumeSnapshot',
+    'Pod',
+    'VirtualMachineTemplate',
+    'VirtualMachineTemplateRequest',
+    'VirtualMachinePool',
+    'NetworkAttachmentDefinition',
+]);
 const items = objects.filter((o) => ITEM_KINDS.has(o.kind ?? ''));
 const others = objects.filter((o) => !ITEM_KINDS.has(o.kind ?? ''));
 
@@ -64,6 +77,12 @@ const ACTIONS: { service: string; method: string; plugin: string; kinds: string[
     { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-pod-action', kinds: ['Pod'] },
     { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-volumesnapshot-action', kinds: ['VolumeSnapshot'] },
     { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-datavolume-action', kinds: ['DataVolume'] },
+    { service: 'v2.BackupItemAction', method: 'Execute', plugin: 'backup-virtualmachinetemplate-action', kinds: ['VirtualMachineTemplate'] },
+    { service: 'v2.BackupItemAction', method: 'Execute', plugin: 'backup-virtualmachinepool-action', kinds: ['VirtualMachinePool'] },
+    { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-nad-action', kinds: ['NetworkAttachmentDefinition'] },
+    { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-virtualmachinetemplate-action', kinds: ['VirtualMachineTemplate'] },
+    { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-virtualmachinetemplaterequest-action', kinds: ['VirtualMachineTemplateRequest'] },
+    { service: 'v2.RestoreItemAction', method: 'Execute', plugin: 'restore-virtualmachinepool-action', kinds: ['VirtualMachinePool'] },
     { service: 'v1.ItemBlockAction', method: 'GetRelatedItems', plugin: 'block-vm-action', kinds: ['VirtualMachine'] },
     { service: 'v1.ItemBlockAction', method: 'GetRelatedItems', plugin: 'block-launcher-pod-action', kinds: ['Pod'] },
 ];
@@ -390,6 +409,9 @@ it(`${ITEMS} generated items across every action: no crash, no stdout, clear ite
     figures.maxRssMiB = Math.round(maxRss);
     const listed = await call('generated.PluginLister', 'ListPlugins', {});
     if (listed.error) problems.push(`ListPlugins after the run: ${listed.error.message}`);
+    // Every action the binary serves is fuzzed (a new action must be added to ACTIONS).
+    const served = ((listed.response?.['plugins'] ?? []) as { name: string }[]).map((p) => p.name.replace('kubevirt-velero-plugin/', '')).sort();
+    expect(served).toEqual(ACTIONS.map((a) => a.plugin).sort());
     for (const c of clients.values()) c.close();
 
     mkdirSync(join(REPO, 'build'), { recursive: true });
