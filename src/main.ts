@@ -195,7 +195,15 @@ export async function main(): Promise<number> {
             process.exit(code);
         });
     };
-    const server = new PluginServer({ registry, logger: log, command: commandPath(), onShutdown: () => exit(0), shutdownGraceMs: SHUTDOWN_GRACE_MS });
+    const server = new PluginServer({
+        registry,
+        logger: log,
+        command: commandPath(),
+        onShutdown: () => exit(0),
+        // The calls in flight are abandoned: stop their worker while the server winds down.
+        onShutdownRequested: () => void offload.stop().catch(() => undefined),
+        shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    });
     process.on('SIGTERM', () => void server.stop().then(() => exit(0)));
     watchParent(() => {
         log.warn('the parent process (Velero) is gone; exiting');

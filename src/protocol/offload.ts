@@ -77,6 +77,7 @@ export function serveCalls(port: MessagePortLike, declarations: readonly ActionD
 /** gRPC side: a pool of one worker, started on the first call and again after it dies. */
 export class Offload {
     private worker: Worker | undefined;
+    private stopping: Promise<void> | undefined;
     private nextId = 1;
     private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 
@@ -104,11 +105,12 @@ export class Offload {
         });
     }
 
-    /** Stops the worker (calls in flight fail). */
-    async stop(): Promise<void> {
+    /** Stops the worker (calls in flight fail); calls made while it stops wait for the same stop. */
+    stop(): Promise<void> {
         const worker = this.worker;
         this.worker = undefined;
-        if (worker) await worker.terminate();
+        if (worker) this.stopping = worker.terminate().then(() => undefined);
+        return this.stopping ?? Promise.resolve();
     }
 
     private call(kind: ActionKind, name: string, op: Operation, request: Record<string, Buffer>): Promise<unknown> {

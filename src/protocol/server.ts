@@ -22,6 +22,8 @@ export interface ServerOptions {
     command: string;
     /** Called once the Shutdown reply has been sent and the server has stopped. */
     onShutdown: () => void;
+    /** Called as soon as Shutdown has been answered (work in flight can be abandoned from here). */
+    onShutdownRequested?: () => void;
     /** How long Shutdown waits for in-flight calls before forcing the server down. */
     shutdownGraceMs?: number;
 }
@@ -152,6 +154,7 @@ export class PluginServer {
                 callback(null, {});
                 // Reply first, then stop: the client waits for the reply, then for the process to exit.
                 setImmediate(() => {
+                    this.options.onShutdownRequested?.();
                     void this.stop().then(() => this.options.onShutdown());
                 });
             },
