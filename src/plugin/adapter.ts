@@ -130,9 +130,18 @@ export function restoreDeclaration(spec: RestoreActionSpec, cluster: ClusterProv
         selector: spec.appliesTo,
         async execute(request, context) {
             const item = decodeItem(request.item);
-            const itemFromBackup = request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item;
             const restore = decodeOwner<Restore>(request.restore, 'restore');
-            const out = await guarded(item, () => spec.execute({ item, itemFromBackup, restore }, deps(context, cluster)));
+            // Decoded on first use only: no action reads it today, and a VM is the largest item there is.
+            let fromBackup: KubeObject | undefined;
+            const input = {
+                item,
+                restore,
+                get itemFromBackup(): KubeObject {
+                    fromBackup ??= request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item;
+                    return fromBackup;
+                },
+            };
+            const out = await guarded(item, () => spec.execute(input, deps(context, cluster)));
             return {
                 item: encode(request.item, out.item),
                 additionalItems: admitRefs(item, out.additionalItems, context.log, 'additional item'),
