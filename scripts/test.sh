@@ -44,6 +44,12 @@ cp=$(grep -cE '^\s*--- PASS' build/conformance.log); cf=$(grep -cE '^\s*--- FAIL
 passed=$((passed + cp)); failed=$((failed + cf))
 if [ $rc -ne 0 ]; then status=1; [ "$cf" -eq 0 ] && failed=$((failed + 1)); tail -40 build/conformance.log; fi
 
+echo "== fuzz and process lifecycle (the single executable over gRPC: generated items, parent death, Shutdown)"
+rm -f build/fuzz-figures.json
+NODE_OPTIONS=--experimental-vm-modules jest -c test/fuzz/jest.config.js --ci --runInBand --json --outputFile=build/jest-fuzz.json || status=1
+count_jest build/jest-fuzz.json
+[ -f build/fuzz-figures.json ] && node -e 'const f=require(require("node:path").resolve("build/fuzz-figures.json"));console.log(`fuzz: ${f.items} items in ${f.seconds} s (seed ${f.seed}), ${f.failures} item errors, ${f.unclear} unclear, ${f.unnamed} unnamed`)'
+
 if [ -d test/lab ] && [ "${KVP_SKIP_LAB:-0}" != "1" ]; then
   echo "== lab (real kube-apiserver, etcd, velero server)"
   NODE_OPTIONS=--experimental-vm-modules jest -c test/lab/jest.config.js --ci --runInBand --json --outputFile=build/jest-lab.json || status=1

@@ -3,10 +3,13 @@
  * handshake line from stdout, talks gRPC over a unix socket, and ends it with GRPCController/Shutdown.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
-import { Logger } from './logging/logger';
+import { Logger, type Level } from './logging/logger';
 import { checkCookie, chooseListenAddress, handshakeLine, negotiateVersion } from './protocol/handshake';
+import { Offload, serveCalls } from './protocol/offload';
 import { PluginServer } from './protocol/server';
 import { Registry } from './protocol/registry';
 import { buildActions } from './plugin/actions';
@@ -46,17 +49,110 @@ function commandPath(): string {
     return process.argv[1] && !isSingleExecutable() ? process.argv[1] : process.argv0;
 }
 
-function isSingleExecutable(): boolean {
+interface SeaApi {
+    isSea(): boolean;
+    getAsset(key: string, encoding?: string): string | ArrayBuffer;
+}
+
+function seaApi(): SeaApi | undefined {
     try {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        return (require('node:sea') as { isSea(): boolean }).isSea();
+        const api = createRequire(__filename)('node:sea') as SeaApi;
+        return api.isSea() ? api : undefined;
     } catch {
-        return false;
+        return undefined;
     }
 }
 
+function isSingleExecutable(): boolean {
+    return seaApi() !== undefined;
+}
+
+/** What the action worker needs to build the same actions as the gRPC thread. */
+interface WorkerSetup {
+    kvpActionWorker: true;
+    logLevel: Level;
+    kubeconfig: string | undefined;
+    kubecontext: string | undefined;
+    /** The program and its V8 code cache (single executable, see src/sea/loader.ts). */
+    program?: string;
+    cache?: Uint8Array;
+}
+
+/** Assets of the single executable (scripts/build.mjs); the same names as in src/sea/loader.ts. */
+const PROGRAM_ASSET = 'kubevirt-velero-plugin.cjs';
+const CACHE_ASSET = 'kubevirt-velero-plugin.cache';
+
+/** Runs the program asset in the worker, like src/sea/loader.ts does on the main thread. */
+const SEA_WORKER_BOOT = `
+const { workerData } = require('node:worker_threads');
+const { wrap } = require('node:module');
+const { Script } = require('node:vm');
+const filename = '/${PROGRAM_ASSET}';
+const options = workerData.cache ? { filename, cachedData: Buffer.from(workerData.cache) } : { filename };
+const program = { exports: {} };
+new Script(wrap(workerData.program), options).runInThisContext().call(program.exports, program.exports, require, program, filename, '/');
+`;
+
+function startActionWorker(setup: WorkerSetup): Worker {
+    const sea = seaApi();
+    if (sea) {
+        let cache: Uint8Array | undefined;
+        try {
+            cache = new Uint8Array(sea.getAsset(CACHE_ASSET) as ArrayBuffer);
+        } catch {
+            cache = undefined;
+        }
+        const program = sea.getAsset(PROGRAM_ASSET, 'utf8') as string;
+        return new Worker(SEA_WORKER_BOOT, { eval: true, workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
+    }
+    // The bundle run by node (scripts/start.sh, the lab's wrapper): the same file on the worker.
+    return new Worker(require.main?.filename ?? process.argv[1] ?? __filename, { workerData: setup });
+}
+
+function isWorkerSetup(value: unknown): value is WorkerSetup {
+    return typeof value === 'object' && value !== null && (value as Partial<WorkerSetup>).kvpActionWorker === true;
+}
+
+/** The action worker: the same actions, called through messages from the gRPC thread. */
+function runActionWorker(setup: WorkerSetup): number {
+    const log = new Logger(setup.logLevel);
+    process.on('uncaughtException', (error) => log.error('unexpected error (process keeps serving)', { error: errorMessage(error) }));
+    process.on('unhandledRejection', (error) => log.error('unexpected rejection (process keeps serving)', { error: errorMessage(error) }));
+    if (parentPort) serveCalls(parentPort, buildActions({ log, kubeconfig: setup.kubeconfig, kubecontext: setup.kubecontext }), log);
+    return 0;
+}
+
+/**
+ * Exits when the parent (Velero) is gone: a SIGKILLed Velero cannot send Shutdown, and an orphaned
+ * plugin would serve nobody for ever. On Linux an orphan is re-parented (to init or a subreaper), so
+ * the parent pid changes; go-plugin gives the plugin Velero's own stdin, so stdin says nothing. A parent
+ * pid of 1 from the start (Velero as a container's init) leaves nothing to watch: when it dies, the
+ * container ends.
+ */
+export function watchParent(onGone: () => void, intervalMs = PARENT_POLL_MS): void {
+    const parent = process.ppid;
+    if (parent <= 1) return;
+    const timer = setInterval(() => {
+        if (process.ppid === parent) return;
+        clearInterval(timer);
+        onGone();
+    }, intervalMs);
+    timer.unref();
+}
+
+/** How often the parent pid is checked (one getppid call). */
+const PARENT_POLL_MS = 250;
+
 /** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
 const EXIT_DRAIN_MS = 100;
+/** How long Shutdown waits for calls in flight before ending them (the process must be gone within 1 s). */
+const SHUTDOWN_GRACE_MS = 100;
+/**
+ * Longest wait for the action worker to stop. Node cannot end a thread inside a long native call (a
+ * JSON.parse of a huge API response), and process.exit waits for it; past this the process kills itself.
+ * go-plugin would kill it after 2 s anyway, and log that it failed to exit gracefully.
+ */
+const HARD_EXIT_MS = 500;
 
 /**
  * Writes all of `text` to a descriptor. A pipe may take fewer bytes than offered, or none (EAGAIN)
@@ -87,6 +183,7 @@ async function preflight(argv: readonly string[]): Promise<number> {
 }
 
 export async function main(): Promise<number> {
+    if (!isMainThread && isWorkerSetup(workerData)) return runActionWorker(workerData);
     if (process.argv[2] === 'preflight') return preflight(process.argv.slice(3));
     const cookieProblem = checkCookie(process.env);
     if (cookieProblem) {
@@ -110,18 +207,38 @@ export async function main(): Promise<number> {
     // go-plugin servers ignore SIGINT (the terminal's Ctrl-C reaches the whole process group); Velero ends us with Shutdown.
     process.on('SIGINT', () => undefined);
 
-    const registry = new Registry(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext }));
+    // Item work runs on a worker thread (src/protocol/offload.ts); this thread only speaks gRPC.
+    const setup: WorkerSetup = { kvpActionWorker: true, logLevel: args.logLevel, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext };
+    const offload = new Offload(() => startActionWorker(setup), log);
+    const registry = new Registry(offload.wrap(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext })));
     let exiting = false;
     const exit = (code: number): void => {
         if (exiting) return;
         exiting = true;
         log.debug('plugin exiting');
         detachDescriptor(2);
-        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor).
-        setTimeout(() => process.exit(code), EXIT_DRAIN_MS);
+        const hard = setTimeout(() => process.kill(process.pid, 'SIGKILL'), HARD_EXIT_MS);
+        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor),
+        // and the worker stop, so that process.exit does not wait for it.
+        void Promise.all([offload.stop().catch(() => undefined), new Promise((r) => setTimeout(r, EXIT_DRAIN_MS))]).then(() => {
+            clearTimeout(hard);
+            process.exit(code);
+        });
     };
-    const server = new PluginServer({ registry, logger: log, command: commandPath(), onShutdown: () => exit(0) });
+    const server = new PluginServer({
+        registry,
+        logger: log,
+        command: commandPath(),
+        onShutdown: () => exit(0),
+        // The calls in flight are abandoned: stop their worker while the server winds down.
+        onShutdownRequested: () => void offload.stop().catch(() => undefined),
+        shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    });
     process.on('SIGTERM', () => void server.stop().then(() => exit(0)));
+    watchParent(() => {
+        log.warn('the parent process (Velero) is gone; exiting');
+        void server.stop().then(() => exit(0));
+    });
 
     const address = await server.listen(chooseListenAddress(process.env));
     writeSync(1, handshakeLine(address, negotiated.version));

@@ -1,44 +1,328 @@
 /**
- * Lossless JSON for Kubernetes objects. JSON.parse turns integers beyond 2^53 into approximations, and
- * a round trip through typed models drops unknown fields; neither may happen to an item we hand back to
- * Velero. Numbers whose text would not survive a round trip are kept as raw JSON text (JSON.rawJSON),
- * so they are written back byte for byte. Unknown fields are untouched because nothing here is typed.
+ * Lossless JSON for Kubernetes objects. Nothing an item carries may change on its way through the
+ * plugin:
+ * - numbers whose text would not survive a float round trip (12345678901234567890, 1.0, -0, 1e3) are
+ *   kept as raw JSON text (JSON.rawJSON) and written back byte for byte;
+ * - every key is an own data property of an object with no prototype, so `__proto__`, `constructor`
+ *   and `prototype` are ordinary keys (the API server keeps them in preserve-unknown-fields places),
+ *   and a key the item lacks never reads as something inherited;
+ * - key order is kept: JavaScript lists integer-like keys ("1", "42") first, so an object that has
+ *   them remembers the order it was written in, and stringifyLossless writes that order back;
+ * - unknown fields are untouched because nothing here is typed.
+ * The parser is a single left-to-right pass with an explicit stack (linear time, no recursion) and
+ * enforces bounds on size and nesting, so hostile input fails with a clear message instead of
+ * exhausting the stack or the heap.
  */
+import { isUtf8 } from 'node:buffer';
 
 interface RawJsonApi {
     rawJSON(text: string): unknown;
     isRawJSON(value: unknown): boolean;
 }
 
-interface ReviverContext {
-    source?: string;
-}
-
 const json = JSON as unknown as JSON & RawJsonApi;
 
-function reviver(this: unknown, _key: string, value: unknown, context?: ReviverContext): unknown {
-    if (typeof value === 'number' && context?.source !== undefined && String(value) !== context.source) {
-        // 12345678901234567890, 1.0, 1e3: keep the exact text.
-        return json.rawJSON(context.source);
-    }
-    return value;
-}
+/** Largest item accepted, in bytes (the API server stores objects of ~1.5 MiB; generous headroom). */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/** Deepest nesting accepted (objects and arrays). Go's encoding/json allows 10,000; Kubernetes objects use tens. */
+export const MAX_JSON_DEPTH = 1000;
 
 export class InvalidJsonError extends Error {}
 
-/** Parses JSON bytes, keeping every number's exact text where a float would change it. */
-export function parseLossless(bytes: Buffer | string): unknown {
-    const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
-    try {
-        return JSON.parse(text, reviver as (this: unknown, key: string, value: unknown) => unknown);
-    } catch (error) {
-        throw new InvalidJsonError(error instanceof Error ? error.message : String(error));
+/** The written order of an object's keys, kept only for objects with integer-like keys. */
+const KEY_ORDER = Symbol('kvp.keyOrder');
+
+type JsonObject = Record<string, unknown> & { [KEY_ORDER]?: string[] };
+
+/** An object with no prototype: every key, `__proto__` included, is an own data property. */
+export function emptyObject(): Record<string, unknown> {
+    return Object.create(null) as Record<string, unknown>;
+}
+
+/** "0", "42" (canonical array indices): the keys JavaScript lists before all others. */
+function isIndexLike(key: string): boolean {
+    const n = key.length;
+    if (n === 0 || n > 10) return false;
+    const first = key.charCodeAt(0);
+    if (first < 48 || first > 57 || (first === 48 && n > 1)) return false;
+    for (let i = 1; i < n; i++) {
+        const c = key.charCodeAt(i);
+        if (c < 48 || c > 57) return false;
+    }
+    return Number(key) < 4294967295;
+}
+
+function rememberOrder(obj: JsonObject, keys: string[]): void {
+    Object.defineProperty(obj, KEY_ORDER, { value: keys, enumerable: false, writable: true, configurable: true });
+}
+
+interface Frame {
+    /** The container being filled. */
+    value: JsonObject | unknown[];
+    isArray: boolean;
+    /** The key whose value is being parsed (objects). */
+    key: string;
+    /** Keys in written order, while the object has an integer-like key. */
+    order: string[] | undefined;
+    sawIndexKey: boolean;
+}
+
+function describeChar(text: string, at: number): string {
+    if (at >= text.length) return 'end of input';
+    const c = text.charCodeAt(at);
+    if (c < 0x20 || c === 0x7f) return `control character U+${c.toString(16).padStart(4, '0').toUpperCase()}`;
+    return `'${String.fromCodePoint(text.codePointAt(at) ?? c)}'`;
+}
+
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const PLAIN_STRING_END = /["\\\u0000-\u001f]/g;
+
+class Parser {
+    private pos = 0;
+
+    constructor(private readonly text: string) {}
+
+    private fail(problem: string, at = this.pos): never {
+        throw new InvalidJsonError(`${problem} at position ${at}`);
+    }
+
+    private unexpected(expected: string): never {
+        this.fail(`unexpected ${describeChar(this.text, this.pos)}, expected ${expected}`);
+    }
+
+    private skipSpace(): void {
+        const t = this.text;
+        let p = this.pos;
+        for (;;) {
+            const c = t.charCodeAt(p);
+            if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) p++;
+            else break;
+        }
+        this.pos = p;
+    }
+
+    private string(): string {
+        // this.pos is at the opening quote.
+        const t = this.text;
+        const start = this.pos + 1;
+        PLAIN_STRING_END.lastIndex = start;
+        const m = PLAIN_STRING_END.exec(t);
+        if (m === null) this.fail('unterminated string', this.pos);
+        if (m[0] === '"') {
+            this.pos = m.index + 1;
+            return t.slice(start, m.index);
+        }
+        // Escapes or control characters: find the real end, let the native parser decode and validate.
+        let p = m.index;
+        for (;;) {
+            const c = t.charCodeAt(p);
+            if (Number.isNaN(c)) this.fail('unterminated string', start - 1);
+            if (c === 0x22) break;
+            if (c < 0x20) this.fail(`${describeChar(t, p)} in a string`, p);
+            p += c === 0x5c ? 2 : 1;
+        }
+        const token = t.slice(start - 1, p + 1);
+        let decoded: unknown;
+        try {
+            decoded = JSON.parse(token);
+        } catch {
+            this.fail('invalid escape in a string', start - 1);
+        }
+        this.pos = p + 1;
+        return decoded as string;
+    }
+
+    private number(): unknown {
+        NUMBER.lastIndex = this.pos;
+        const m = NUMBER.exec(this.text);
+        if (m === null) this.unexpected('a value');
+        const token = m[0];
+        this.pos += token.length;
+        const value = Number(token);
+        // 12345678901234567890, 1.0, 1e3, -0: keep the exact text.
+        return String(value) === token ? value : json.rawJSON(token);
+    }
+
+    private literal(word: string, value: unknown): unknown {
+        if (this.text.startsWith(word, this.pos)) {
+            this.pos += word.length;
+            return value;
+        }
+        return this.unexpected('a value');
+    }
+
+    parse(): unknown {
+        const t = this.text;
+        const stack: Frame[] = [];
+        let result: unknown;
+        let value: unknown;
+        for (;;) {
+            // Parse one value (or open a container).
+            this.skipSpace();
+            const c = t.charCodeAt(this.pos);
+            let opened: Frame | undefined;
+            if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+                if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
+                const isArray = c === 0x5b;
+                this.pos++;
+                opened = { value: isArray ? [] : (emptyObject() as JsonObject), isArray, key: '', order: undefined, sawIndexKey: false };
+                this.skipSpace();
+                const close = t.charCodeAt(this.pos);
+                if (close === (isArray ? 0x5d : 0x7d)) {
+                    this.pos++;
+                    value = opened.value;
+                    opened = undefined;
+                } else {
+                    stack.push(opened);
+                    if (!isArray) this.key(opened);
+                    continue;
+                }
+            } else if (c === 0x22) value = this.string();
+            else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = this.number();
+            else if (c === 0x74) value = this.literal('true', true);
+            else if (c === 0x66) value = this.literal('false', false);
+            else if (c === 0x6e) value = this.literal('null', null);
+            else this.unexpected('a value');
+
+            // Store the value, then close every container that ends here.
+            for (;;) {
+                const frame = stack[stack.length - 1];
+                if (frame === undefined) {
+                    result = value;
+                    this.skipSpace();
+                    if (this.pos < t.length) this.unexpected('end of input');
+                    return result;
+                }
+                if (frame.isArray) (frame.value as unknown[]).push(value);
+                else (frame.value as JsonObject)[frame.key] = value;
+                this.skipSpace();
+                const next = t.charCodeAt(this.pos);
+                if (next === 0x2c /* , */) {
+                    this.pos++;
+                    if (!frame.isArray) this.key(frame);
+                    break;
+                }
+                if (next === (frame.isArray ? 0x5d : 0x7d)) {
+                    this.pos++;
+                    stack.pop();
+                    if (frame.order !== undefined) rememberOrder(frame.value as JsonObject, dedupe(frame.order));
+                    value = frame.value;
+                    continue;
+                }
+                this.unexpected(frame.isArray ? "',' or ']'" : "',' or '}'");
+            }
+        }
+    }
+
+    /** Reads `"key":` into the frame. */
+    private key(frame: Frame): void {
+        this.skipSpace();
+        if (this.text.charCodeAt(this.pos) !== 0x22) this.unexpected('a string key');
+        const key = this.string();
+        this.skipSpace();
+        if (this.text.charCodeAt(this.pos) !== 0x3a) this.unexpected("':'");
+        this.pos++;
+        frame.key = key;
+        if (frame.order !== undefined) frame.order.push(key);
+        else if (isIndexLike(key)) {
+            // From here on the object's written order differs from JavaScript's: record it.
+            frame.order = [...Object.keys(frame.value), key];
+        }
     }
 }
 
-/** Serialises a value produced by parseLossless (raw numbers are written verbatim). */
+/** Duplicate keys: the first position wins, as in JSON.parse (and the last value). */
+function dedupe(keys: string[]): string[] {
+    const seen = new Set<string>();
+    return keys.filter((k) => (seen.has(k) ? false : (seen.add(k), true)));
+}
+
+/**
+ * Parses JSON bytes: objects without prototypes, every number's exact text kept where a float would
+ * change it. Throws InvalidJsonError (with the position) on invalid JSON, invalid UTF-8, or input
+ * beyond MAX_JSON_BYTES / MAX_JSON_DEPTH.
+ */
+export function parseLossless(bytes: Buffer | string): unknown {
+    let text: string;
+    if (typeof bytes === 'string') {
+        if (bytes.length > MAX_JSON_BYTES) throw new InvalidJsonError(`${bytes.length} characters, more than the limit of ${MAX_JSON_BYTES}`);
+        text = bytes;
+    } else {
+        if (bytes.length > MAX_JSON_BYTES) throw new InvalidJsonError(`${bytes.length} bytes, more than the limit of ${MAX_JSON_BYTES}`);
+        if (!isUtf8(bytes)) throw new InvalidJsonError(`not valid UTF-8 (byte ${firstInvalidUtf8(bytes)})`);
+        text = bytes.toString('utf8');
+    }
+    if (text.length === 0) throw new InvalidJsonError('no JSON value (empty input)');
+    return new Parser(text).parse();
+}
+
+/** Offset of the first byte that breaks UTF-8 (for the error message only; input known to be invalid). */
+function firstInvalidUtf8(bytes: Buffer): number {
+    let i = 0;
+    while (i < bytes.length) {
+        const b = bytes[i]!;
+        const size = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+        if (size === 0 || !isUtf8(bytes.subarray(i, i + size))) return i;
+        i += size;
+    }
+    return i;
+}
+
+/** Keys of an object in the order they were written (parsed order, then keys added later). */
+function orderedKeys(obj: JsonObject): string[] {
+    const own = Object.keys(obj);
+    const order = obj[KEY_ORDER];
+    if (order === undefined) return own;
+    const present = new Set(own);
+    const keys = order.filter((k) => present.has(k));
+    if (keys.length === own.length) return keys;
+    const listed = new Set(keys);
+    for (const k of own) if (!listed.has(k)) keys.push(k);
+    return keys;
+}
+
+function write(value: unknown, inArray: boolean): string | undefined {
+    switch (typeof value) {
+        case 'string':
+            return JSON.stringify(value);
+        case 'number':
+            return Number.isFinite(value) ? String(value) : 'null';
+        case 'boolean':
+            return value ? 'true' : 'false';
+        case 'bigint':
+            return value.toString();
+        case 'object': {
+            if (value === null) return 'null';
+            if (json.isRawJSON(value)) return (value as { rawJSON: string }).rawJSON;
+            if (Array.isArray(value)) {
+                let out = '[';
+                for (let i = 0; i < value.length; i++) {
+                    if (i > 0) out += ',';
+                    out += write(value[i], true);
+                }
+                return out + ']';
+            }
+            const obj = value as JsonObject;
+            let out = '{';
+            let first = true;
+            for (const key of orderedKeys(obj)) {
+                const text = write(obj[key], false);
+                if (text === undefined) continue;
+                out += first ? '' : ',';
+                first = false;
+                out += JSON.stringify(key) + ':' + text;
+            }
+            return out + '}';
+        }
+        default:
+            // undefined, functions, symbols: omitted from objects, null in arrays (as JSON.stringify).
+            return inArray ? 'null' : undefined;
+    }
+}
+
+/** Serialises a value produced by parseLossless: raw numbers verbatim, keys in their written order. */
 export function stringifyLossless(value: unknown): string {
-    return JSON.stringify(value);
+    return write(value, false) ?? 'null';
 }
 
 /** True for a number kept as raw text by parseLossless. */
@@ -46,12 +330,18 @@ export function isRawNumber(value: unknown): boolean {
     return json.isRawJSON(value);
 }
 
-/** A deep copy that keeps raw numbers (they are frozen, so sharing them is safe). */
+/**
+ * A deep copy that keeps every key (own data properties on prototype-less objects, `__proto__`
+ * included), the written key order and raw numbers (they are frozen, so sharing them is safe).
+ */
 export function deepClone<T>(value: T): T {
     if (Array.isArray(value)) return value.map((v: unknown) => deepClone(v)) as T;
     if (value !== null && typeof value === 'object' && !json.isRawJSON(value)) {
-        const copy: Record<string, unknown> = {};
-        for (const [k, v] of Object.entries(value)) copy[k] = deepClone(v);
+        const source = value as JsonObject;
+        const copy = emptyObject() as JsonObject;
+        for (const k of Object.keys(source)) copy[k] = deepClone(source[k]);
+        const order = source[KEY_ORDER];
+        if (order !== undefined) rememberOrder(copy, [...order]);
         return copy as T;
     }
     return value;

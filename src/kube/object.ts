@@ -54,9 +54,19 @@ export function annotationsOf(obj: KubeObject): Record<string, string> {
     return isRecord(annotations) ? (annotations as Record<string, string>) : {};
 }
 
+/** The item's owner references, each holding only the fields that have the declared types (items are untrusted). */
 export function ownerReferencesOf(obj: KubeObject): OwnerReference[] {
     const refs = obj.metadata?.ownerReferences;
-    return Array.isArray(refs) ? refs.filter(isRecord) : [];
+    if (!Array.isArray(refs)) return [];
+    return refs.filter(isRecord).map((r) => {
+        const ref: OwnerReference = {};
+        for (const key of ['apiVersion', 'kind', 'name', 'uid'] as const) {
+            const value = r[key];
+            if (typeof value === 'string') ref[key] = value;
+        }
+        if (typeof r['controller'] === 'boolean') ref.controller = r['controller'];
+        return ref;
+    });
 }
 
 export function refOf(obj: KubeObject): ItemRef {

@@ -38,6 +38,13 @@ export function decodeItem(bytes: Buffer, what = 'item'): KubeObject {
             item: { kind: 'object', namespace: text(meta['namespace']), name: text(meta['name']) },
         });
     }
+    if (value['apiVersion'] !== undefined && typeof value['apiVersion'] !== 'string') {
+        const meta = isRecord(value['metadata']) ? value['metadata'] : {};
+        const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+        throw new PluginError('InvalidItem', `${what} has an apiVersion that is not a string`, {
+            item: { kind: value['kind'], namespace: text(meta['namespace']), name: text(meta['name']) },
+        });
+    }
     if (value['metadata'] !== undefined && !isRecord(value['metadata'])) {
         throw new PluginError('InvalidItem', `${what} has a metadata field that is not an object`, { item: { kind: value['kind'] } });
     }

@@ -22,6 +22,8 @@ export interface ServerOptions {
     command: string;
     /** Called once the Shutdown reply has been sent and the server has stopped. */
     onShutdown: () => void;
+    /** Called as soon as Shutdown has been answered (work in flight can be abandoned from here). */
+    onShutdownRequested?: () => void;
     /** How long Shutdown waits for in-flight calls before forcing the server down. */
     shutdownGraceMs?: number;
 }
@@ -46,8 +48,22 @@ function selectorMessage(selector: ResourceSelector): Required<ResourceSelector>
     };
 }
 
-function identifiers(items: readonly ResourceIdentifier[]): ResourceIdentifier[] {
-    return items.map((i) => ({ group: i.group, resource: i.resource, namespace: i.namespace, name: i.name }));
+/**
+ * The identifiers to send. One whose text is not well-formed (a lone surrogate from an item's names)
+ * cannot be encoded as the UTF-8 that protobuf strings must be, and names no object Kubernetes can hold:
+ * it is dropped with a warning instead of failing the whole reply.
+ */
+function identifiers(items: readonly ResourceIdentifier[], log: Logger): ResourceIdentifier[] {
+    const out: ResourceIdentifier[] = [];
+    for (const i of items) {
+        const fields = [i.group, i.resource, i.namespace, i.name];
+        if (fields.some((f) => typeof f !== 'string' || wellFormed(f) !== f)) {
+            log.warn('dropped a reference whose text is not valid Unicode', { reference: fields.map((f) => wellFormed(String(f))).join('/') });
+            continue;
+        }
+        out.push({ group: i.group, resource: i.resource, namespace: i.namespace, name: i.name });
+    }
+    return out;
 }
 
 function asBuffer(value: unknown): Buffer {
@@ -113,7 +129,7 @@ export class PluginServer {
                         const failure = toPluginError(error);
                         const plugin = (call.request as Partial<WithPlugin> | undefined)?.plugin ?? '';
                         this.options.logger.debug(`${method} failed`, { action: plugin, reason: failure.reason, error: failure.message });
-                        callback({ code: grpc.status.UNKNOWN, details: failure.message });
+                        callback({ code: grpc.status.UNKNOWN, details: wellFormed(failure.message) });
                     },
                 );
         };
@@ -138,6 +154,7 @@ export class PluginServer {
                 callback(null, {});
                 // Reply first, then stop: the client waits for the reply, then for the process to exit.
                 setImmediate(() => {
+                    this.options.onShutdownRequested?.();
                     void this.stop().then(() => this.options.onShutdown());
                 });
             },
@@ -185,7 +202,7 @@ export class PluginServer {
                     { item: asBuffer(request.item), backup: asBuffer(request.backup) },
                     this.context(action.kind, action.name),
                 );
-                return { item: result.item, additionalItems: identifiers(result.additionalItems), operationID: '', postOperationItems: [] };
+                return { item: result.item, additionalItems: identifiers(result.additionalItems, this.options.logger), operationID: '', postOperationItems: [] };
             }),
             Progress: this.unary('BackupItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
                 registry.get('BackupItemActionV2', request.plugin);
@@ -211,7 +228,7 @@ export class PluginServer {
                     );
                     return {
                         item: result.item,
-                        additionalItems: identifiers(result.additionalItems),
+                        additionalItems: identifiers(result.additionalItems, this.options.logger),
                         skipRestore: result.skipRestore,
                         operationID: '',
                         waitForAdditionalItems: result.waitForAdditionalItems ?? false,
@@ -242,10 +259,19 @@ export class PluginServer {
                     { item: asBuffer(request.item), backup: asBuffer(request.backup) },
                     this.context(action.kind, action.name),
                 );
-                return { relatedItems: identifiers(related) };
+                return { relatedItems: identifiers(related, this.options.logger) };
             }),
         });
     }
+}
+
+/**
+ * Error text with lone surrogates (from an item's names) replaced by U+FFFD. grpc-js percent-encodes
+ * the text into the grpc-message header, and encodeURIComponent throws on a lone surrogate: the reply
+ * would never be sent and Velero's call would hang.
+ */
+export function wellFormed(text: string): string {
+    return text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
 function endStream(stream: AnyStream): void {

@@ -43,6 +43,20 @@ const refusing: ActionDeclaration = backupDeclaration(
     noCluster,
 );
 
+const surrogate: ActionDeclaration = backupDeclaration(
+    {
+        name: 'test.io/surrogate',
+        appliesTo: { includedResources: ['pods'] },
+        execute: async () => ({
+            additionalItems: [
+                { group: '', resource: 'persistentvolumeclaims', namespace: 'ns', name: 'ok' },
+                { group: '', resource: 'persistentvolumeclaims', namespace: 'ns', name: 'bad\udfff' },
+            ] as never,
+        }),
+    },
+    noCluster,
+);
+
 let dir: string;
 let server: PluginServer;
 let address: string;
@@ -54,7 +68,7 @@ function call(service: string, method: string, request: unknown): Promise<Record
 
 beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvp-server-'));
-    const registry = new Registry([...buildActions({ log: quiet }), throwing, refusing]);
+    const registry = new Registry([...buildActions({ log: quiet }), throwing, refusing, surrogate]);
     server = new PluginServer({ registry, logger: quiet, command: '/plugins/kubevirt-velero-plugin', onShutdown: () => shutdowns++, shutdownGraceMs: 300 });
     const bound = await server.listen({ network: 'unix', address: join(dir, 'plugin1') });
     address = bound.address;
@@ -170,6 +184,24 @@ describe('Velero services over gRPC', () => {
     });
 });
 
+describe('error text Velero can receive', () => {
+    it('a lone surrogate from an item name is replaced, so the reply is sent (grpc-js would throw encoding it)', async () => {
+        const item = Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: '\ud800x', namespace: 'ns' } }));
+        const error = await call('v2.BackupItemAction', 'Execute', { plugin: 'test.io/refuses', item, backup: Buffer.from('{}') }).then(
+            () => undefined,
+            (e: grpc.ServiceError) => e,
+        );
+        expect(error?.code).toBe(grpc.status.UNKNOWN);
+        expect(error?.details).toBe('Pod ns/\ufffdx: VM cannot be safely backed up');
+    });
+
+    it('a reference whose name is not valid Unicode is dropped; the reply still goes out', async () => {
+        const item = Buffer.from(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns' } }));
+        const response = await call('v2.BackupItemAction', 'Execute', { plugin: 'test.io/surrogate', item, backup: Buffer.from('{}') });
+        expect(response['additionalItems']).toEqual([{ group: '', resource: 'persistentvolumeclaims', namespace: 'ns', name: 'ok' }]);
+    });
+});
+
 describe('go-plugin internal services', () => {
     it('Shutdown replies, ends the stdio and broker streams with OK and then reports shutdown', async () => {
         const stdioClient = clientFor<StreamingClient>('plugin.GRPCStdio', address);
@@ -186,3 +218,4 @@ describe('go-plugin internal services', () => {
         stdioClient.close();
     });
 });
+
