@@ -153,6 +153,11 @@ const SHUTDOWN_GRACE_MS = 100;
  * go-plugin would kill it after 2 s anyway, and log that it failed to exit gracefully.
  */
 const HARD_EXIT_MS = 500;
+/**
+ * Requests from this size on run on the worker thread. A 256 KiB item (a VM with about 2,500 volumes)
+ * is about 10 ms of synchronous work; ordinary VMs are 5–20 KiB and never start the worker.
+ */
+const WORKER_MIN_REQUEST_BYTES = 256 * 1024;
 
 /**
  * Writes all of `text` to a descriptor. A pipe may take fewer bytes than offered, or none (EAGAIN)
@@ -207,10 +212,10 @@ export async function main(): Promise<number> {
     // go-plugin servers ignore SIGINT (the terminal's Ctrl-C reaches the whole process group); Velero ends us with Shutdown.
     process.on('SIGINT', () => undefined);
 
-    // Item work runs on a worker thread (src/protocol/offload.ts); this thread only speaks gRPC.
+    // Large items run on a worker thread (src/protocol/offload.ts), the others on this thread.
     const setup: WorkerSetup = { kvpActionWorker: true, logLevel: args.logLevel, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext };
     const offload = new Offload(() => startActionWorker(setup), log);
-    const registry = new Registry(offload.wrap(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext })));
+    const registry = new Registry(offload.wrap(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext }), WORKER_MIN_REQUEST_BYTES));
     let exiting = false;
     const exit = (code: number): void => {
         if (exiting) return;

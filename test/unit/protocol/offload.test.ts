@@ -75,18 +75,18 @@ afterEach(async () => {
     await offload.stop();
 });
 
-const echo = (): BackupItemActionDeclaration => offload.wrap(declarations)[0] as BackupItemActionDeclaration;
+const echo = (): BackupItemActionDeclaration => offload.wrap(declarations, 0)[0] as BackupItemActionDeclaration;
 
 describe('calls on the action worker', () => {
     it('keeps names and selectors, and starts the worker only on the first call', async () => {
-        const wrapped = offload.wrap(declarations);
+        const wrapped = offload.wrap(declarations, 0);
         expect(wrapped.map((d) => [d.kind, d.name, d.selector])).toEqual(declarations.map((d) => [d.kind, d.name, d.selector]));
         expect(started).toHaveLength(0);
         const result = await echo().execute({ item: Buffer.from('a'), backup: Buffer.from('b') }, { log: quiet });
         expect(Buffer.isBuffer(result.item)).toBe(true);
         expect(result.item.toString()).toBe('ab');
         expect(result.additionalItems).toEqual([{ group: '', resource: 'pods', namespace: 'ns', name: 'x' }]);
-        const related = await (offload.wrap(declarations)[1] as ItemBlockActionDeclaration).relatedItems({ item: Buffer.from('{}'), backup: Buffer.alloc(0) }, { log: quiet });
+        const related = await (offload.wrap(declarations, 0)[1] as ItemBlockActionDeclaration).relatedItems({ item: Buffer.from('{}'), backup: Buffer.alloc(0) }, { log: quiet });
         expect(related).toEqual([{ group: 'kubevirt.io', resource: 'virtualmachines', namespace: 'ns', name: 'vm' }]);
         expect(started).toHaveLength(1);
     });
@@ -107,5 +107,18 @@ describe('calls on the action worker', () => {
         const again = await echo().execute({ item: Buffer.from('c'), backup: Buffer.alloc(0) }, { log: quiet });
         expect(again.item.toString()).toBe('c');
         expect(started).toHaveLength(2);
+    });
+});
+
+describe('which calls go to the worker', () => {
+    it.each([
+        ['a request below the threshold runs on this thread and starts no worker', 'a', 0],
+        ['a request at the threshold runs on the worker', 'abcd', 1],
+        ['a larger request runs on the worker', 'abcdefgh', 1],
+    ])('%s', async (_name, item, workers) => {
+        const wrapped = offload.wrap(declarations, 5)[0] as BackupItemActionDeclaration;
+        const result = await wrapped.execute({ item: Buffer.from(item), backup: Buffer.from('b') }, { log: quiet });
+        expect(result.item.toString()).toBe(`${item}b`);
+        expect(started).toHaveLength(workers);
     });
 });
