@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (npm test): setup, then unit tests (jest), the Velero-client conformance suite
 # (Go, Velero's own plugin client driving the single executable), and the lab suites (real
-# kube-apiserver, etcd and velero server). Ends with a "N passed, N failed" line.
+# kube-apiserver, etcd and velero server). Ends with a "N passed, N failed" line. Every suite has a time
+# limit and jest exits when its run is over (--forceExit), so a leaked handle or a hang fails CI instead of
+# stalling it.
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -29,15 +31,15 @@ echo "== typecheck"
 if ! { node scripts/gen-proto.mjs && tsc -p .; }; then failed=$((failed + 1)); status=1; fi
 
 echo "== unit tests (jest)"
-NODE_OPTIONS=--experimental-vm-modules jest --ci --json --outputFile=build/jest-unit.json || status=1
+NODE_OPTIONS=--experimental-vm-modules timeout -k 30 900 jest --ci --forceExit --json --outputFile=build/jest-unit.json || status=1
 count_jest build/jest-unit.json
 
 echo "== packaging (the single executable in a glibc-only root filesystem)"
-NODE_OPTIONS=--experimental-vm-modules jest -c test/packaging/jest.config.js --ci --json --outputFile=build/jest-packaging.json || status=1
+NODE_OPTIONS=--experimental-vm-modules timeout -k 30 900 jest -c test/packaging/jest.config.js --ci --forceExit --json --outputFile=build/jest-packaging.json || status=1
 count_jest build/jest-packaging.json
 
 echo "== conformance (Velero v1.18 plugin client, Go)"
-( cd test/conformance && KVP_PLUGIN_BINARY="$REPO/dist/kubevirt-velero-plugin" go test -count=1 -v ./... ) > build/conformance.log 2>&1
+( cd test/conformance && KVP_PLUGIN_BINARY="$REPO/dist/kubevirt-velero-plugin" go test -count=1 -timeout 15m -v ./... ) > build/conformance.log 2>&1
 rc=$?
 grep -E '^(=== RUN|\s*--- (PASS|FAIL)|ok|FAIL|PASS)' build/conformance.log
 cp=$(grep -cE '^\s*--- PASS' build/conformance.log); cf=$(grep -cE '^\s*--- FAIL' build/conformance.log)
@@ -46,13 +48,13 @@ if [ $rc -ne 0 ]; then status=1; [ "$cf" -eq 0 ] && failed=$((failed + 1)); tail
 
 echo "== fuzz and process lifecycle (the single executable over gRPC: generated items, parent death, Shutdown)"
 rm -f build/fuzz-figures.json
-NODE_OPTIONS=--experimental-vm-modules jest -c test/fuzz/jest.config.js --ci --runInBand --json --outputFile=build/jest-fuzz.json || status=1
+NODE_OPTIONS=--experimental-vm-modules timeout -k 30 900 jest -c test/fuzz/jest.config.js --ci --forceExit --runInBand --json --outputFile=build/jest-fuzz.json || status=1
 count_jest build/jest-fuzz.json
 [ -f build/fuzz-figures.json ] && node -e 'const f=require(require("node:path").resolve("build/fuzz-figures.json"));console.log(`fuzz: ${f.items} items in ${f.seconds} s (seed ${f.seed}), ${f.failures} item errors, ${f.unclear} unclear, ${f.unnamed} unnamed`)'
 
 if [ -d test/lab ] && [ "${KVP_SKIP_LAB:-0}" != "1" ]; then
   echo "== lab (real kube-apiserver, etcd, velero server)"
-  NODE_OPTIONS=--experimental-vm-modules jest -c test/lab/jest.config.js --ci --runInBand --json --outputFile=build/jest-lab.json || status=1
+  NODE_OPTIONS=--experimental-vm-modules timeout -k 30 3600 jest -c test/lab/jest.config.js --ci --forceExit --runInBand --json --outputFile=build/jest-lab.json || status=1
   count_jest build/jest-lab.json
 fi
 

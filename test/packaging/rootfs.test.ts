@@ -5,9 +5,10 @@
  * handshake and answer ListPlugins; without its two libraries it must fail with a clear loader error.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { unaryCall } from '../support/grpc-client';
 
 const REPO = join(__dirname, '..', '..');
@@ -48,6 +49,7 @@ function makeRootfs(withLibs: boolean): Rootfs {
 interface Started {
     handshake: Promise<string>;
     exit: Promise<{ code: number | null; stderr: string }>;
+    kill: () => void;
 }
 
 /** Runs the binary inside the root filesystem: private mount namespace, /proc and /dev/null mounted as a container runtime does. */
@@ -73,7 +75,13 @@ function runInRootfs(root: string, env: Record<string, string>): Started {
     handshake.catch(() => undefined);
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr })));
-    return { handshake, exit };
+    return { handshake, exit, kill: () => child.kill('SIGKILL') };
+}
+
+/** The action names the binary must list (test/fixtures/conformance/plugins.yaml, shared with the conformance suite). */
+function listedActionNames(): string[] {
+    const listed = parseYaml(readFileSync(join(__dirname, '..', 'fixtures', 'conformance', 'plugins.yaml'), 'utf8')) as { name: string }[];
+    return listed.map((p) => p.name).sort();
 }
 
 const VELERO_ENV = {
@@ -99,20 +107,23 @@ describe('the single executable in a glibc-only image like Velero’s', () => {
         ['through the $ORIGIN RUNPATH alone', {}],
     ])('prints the handshake and answers ListPlugins %s, then shuts down with exit 0', async (_name, extraEnv) => {
         const fs = makeRootfs(true);
+        let started: ReturnType<typeof runInRootfs> | undefined;
         try {
-            const started = runInRootfs(fs.root, { ...VELERO_ENV, ...extraEnv });
+            started = runInRootfs(fs.root, { ...VELERO_ENV, ...extraEnv });
             const line = await started.handshake;
             expect(line).toMatch(/^1\|2\|unix\|\/tmp\/plugin\d+\|grpc\|$/);
             const socket = line.split('|')[3] as string;
             const listed = await unary(fs.root, socket, 'generated.PluginLister', 'ListPlugins');
             const plugins = listed['plugins'] as { command: string; name: string }[];
-            expect(plugins.length).toBe(13);
+            expect(plugins.map((p) => p.name).sort()).toEqual(listedActionNames());
             expect(new Set(plugins.map((p) => p.command))).toEqual(new Set(['/plugins/kubevirt-velero-plugin']));
             await unary(fs.root, socket, 'plugin.GRPCController', 'Shutdown');
             const exit = await started.exit;
             expect(exit.code).toBe(0);
             expect(exit.stderr).not.toMatch(/error while loading shared libraries/);
         } finally {
+            // A failed assertion must not leave the plugin serving (jest would wait for it forever).
+            started?.kill();
             fs.cleanup();
         }
     });
