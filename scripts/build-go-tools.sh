@@ -55,7 +55,7 @@ check_pin "$TOOLS/velero/go.mod" "^[[:space:]]*github\.com/vmware-tanzu/velero $
 check_pin "$TOOLS/crdgen/go.mod" "^[[:space:]]*kubevirt\.io/api ${KUBEVIRT_API_VERSION//./\\.}\$" "kubevirt.io/api $KUBEVIRT_API_VERSION"
 check_pin "$TOOLS/kwok/go.mod" "^[[:space:]]*sigs\.k8s\.io/kwok ${KWOK_VERSION//./\\.}\$" "sigs.k8s.io/kwok $KWOK_VERSION"
 check_pin "$TOOLS/csi/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/external-snapshotter/v8 ${EXTERNAL_SNAPSHOTTER_VERSION//./\\.}\$" "external-snapshotter/v8 $EXTERNAL_SNAPSHOTTER_VERSION"
-check_pin "$TOOLS/csi/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/csi-test/v3 ${CSI_TEST_VERSION//./\\.}\$" "csi-test/v3 $CSI_TEST_VERSION"
+check_pin "$TOOLS/csimock/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/csi-test/v3 ${CSI_TEST_VERSION//./\\.}\$" "csi-test/v3 $CSI_TEST_VERSION"
 
 # --- cache directory -----------------------------------------------------------
 hash_inputs() {
@@ -147,10 +147,15 @@ KWOK_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
 # --- CSI snapshots (module test/tools/csi) -------------------------------------
 (
   cd "$TOOLS/csi"
-  timed "build snapshot-controller, csi-snapshotter $EXTERNAL_SNAPSHOTTER_VERSION, csi-test mock-driver $CSI_TEST_VERSION" \
+  timed "build snapshot-controller, csi-snapshotter $EXTERNAL_SNAPSHOTTER_VERSION" \
     "${GOBUILD[@]}" -ldflags "-s -w -X main.version=$EXTERNAL_SNAPSHOTTER_VERSION" -o "$CACHE/bin/" \
     github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller \
-    github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter
+)
+# The mock CSI driver: its own module (csi-test v3 needs CSI spec v1.2 and gRPC 1.25).
+(
+  cd "$TOOLS/csimock"
+  timed "build csi-test mock-driver $CSI_TEST_VERSION" "${GOBUILD[@]}" -ldflags "-s -w" -o "$CACHE/bin/mock-driver" \
     github.com/kubernetes-csi/csi-test/v3/cmd/mock-driver
 )
 

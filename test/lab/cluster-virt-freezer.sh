@@ -16,6 +16,8 @@
 #   fail        print an error like virt-freezer's and exit 1
 #   hang [s]    sleep s seconds (default 300), then succeed: longer than any hook timeout
 #   no-agent    succeed without freezing, as virt-freezer does when the guest agent is not connected
+# Without a switch file it asks the apiserver (kubectl, $KVP_KUBECTL with $KVP_KUBECONFIG, when set)
+# for the VMI's AgentConnected condition: not True means no-agent, like KubeVirt's freeze.
 set -u
 action='' name='' namespace=''
 while [ $# -gt 0 ]; do
@@ -30,13 +32,19 @@ done
 log=${KVP_FREEZER_LOG:-/dev/null}
 ctl=${KVP_FREEZER_CTL:-/nonexistent}
 now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
-mode=ok
+mode='' arg=''
 for f in "$ctl/$namespace/$name.$action" "$ctl/$namespace/$action" "$ctl/$action"; do
     if [ -f "$f" ]; then
         read -r mode arg <"$f" || true
         break
     fi
 done
+if [ -z "$mode" ] && [ -n "${KVP_KUBECTL:-}" ] && [ -n "$name" ] && [ -n "$namespace" ]; then
+    agent=$("$KVP_KUBECTL" --kubeconfig="${KVP_KUBECONFIG:-}" get virtualmachineinstances.kubevirt.io "$name" -n "$namespace" \
+        -o 'jsonpath={.status.conditions[?(@.type=="AgentConnected")].status}' 2>/dev/null || true)
+    [ "$agent" = True ] && mode=ok || mode=no-agent
+fi
+[ -n "$mode" ] || mode=ok
 record() { # event result
     printf '{"time":"%s","event":"%s","action":"%s","namespace":"%s","name":"%s","mode":"%s","result":"%s","pid":%d}\n' \
         "$(now)" "$1" "$action" "$namespace" "$name" "$mode" "$2" "$$" >>"$log"

@@ -197,6 +197,8 @@ export async function startKwok(
                             envs: [
                                 { name: 'KVP_FREEZER_LOG', value: freezerLog },
                                 { name: 'KVP_FREEZER_CTL', value: ctl },
+                                { name: 'KVP_KUBECTL', value: join(tools, 'bin', 'kubectl') },
+                                { name: 'KVP_KUBECONFIG', value: lab.kubeconfig },
                             ],
                         },
                     },

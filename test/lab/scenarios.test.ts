@@ -8,8 +8,13 @@
  * says what is verified; every (scenario, applicable check) pair is one test. The pipelines run once,
  * in beforeAll, and record; the tests judge the records.
  *
- * Local lab (default): simulated VMs, no kubelet (hooks of running VMs fail: backup PartiallyFailed with
- * exactly the two hook errors), no controllers (restored objects keep no status).
+ * Local lab (default): simulated VMs on kwok's node01: the virt-freezer hooks really exec through
+ * kube-apiserver and kwok's kubelet API into the lab's recorder, and the backup takes CSI snapshots
+ * (snapshot-controller, csi-snapshotter, mock CSI driver): backups end Completed with a ready
+ * VolumeSnapshot for every disk, cut between the end of the freeze and the start of the thaw. No
+ * KubeVirt/CDI controllers (restored objects keep no status; docs/decisions/010-lab-controllers.md).
+ * A lab without kwok (startLab({kwok: false})) has no kubelet: hooks of running VMs fail, backup
+ * PartiallyFailed with exactly the two hook errors.
  * Existing cluster (KVP_LAB_KUBECONFIG; optional KVP_STORAGE_CLASS, KVP_SCENARIO_TIMEOUT_MS): real VMs
  * from the same samples without status; the pipeline waits for KubeVirt and CDI (partner.ts settle()),
  * hooks run (backup Completed), and the recreated VMI/launcher pod are told apart from restored ones by
@@ -26,6 +31,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
 import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, type Lab } from './lab';
+import { orderingViolations } from './cluster-timeline';
 import {
     SCENARIOS,
     buildBrokenPlugin,
@@ -42,6 +48,12 @@ import {
 } from './scenarios/partner';
 
 const EXISTING = (process.env['KVP_LAB_KUBECONFIG'] ?? '') !== '';
+/** The shared lab's state as the globalSetup wrote it (read at load: the test names depend on it). */
+const LAB_STATE = connectLab().state;
+/** Exec hooks reach a kubelet: a real cluster, or kwok in the local lab. */
+const HOOKS_RUN = EXISTING || LAB_STATE.kwok !== undefined;
+/** The local lab takes CSI snapshots (snapshot-controller, csi-snapshotter, mock driver). */
+const LAB_CSI = !EXISTING && LAB_STATE.csi !== undefined;
 const STAMP = Date.now().toString(36);
 const RESTORE_LABEL = 'velero.io/restore-name';
 const VMI_GVK = 'kubevirt.io/v1/VirtualMachineInstance';
@@ -85,6 +97,10 @@ function discarded(r: Run): string[] {
 function ownedVmiNames(r: Run): string[] {
     return r.vmisBefore.filter((v) => (v.metadata?.ownerReferences ?? []).some((o) => o.kind === 'VirtualMachine')).map((v) => v.metadata?.name ?? '');
 }
+function agentConnected(vmi: KubeObject): boolean {
+    const conds = (vmi.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [];
+    return conds.some((c) => c.type === 'AgentConnected' && c.status === 'True');
+}
 function pluginLines(log: string, msg: string): string[] {
     return pluginLogLines(log).filter((l) => logFields(l)['msg'] === msg);
 }
@@ -102,21 +118,21 @@ const running = (s: Scenario): boolean => s.pods.launcher > 0;
 const CHECKS: Check[] = [
     {
         name: (s) =>
-            running(s) && !EXISTING
+            running(s) && !HOOKS_RUN
                 ? 'backup ends PartiallyFailed, and only because the two virt-freezer hooks cannot exec (no kubelet)'
-                : `backup ends ${expectedBackupPhase(s, EXISTING)} without errors`,
+                : `backup ends ${expectedBackupPhase(s, HOOKS_RUN)} without errors`,
         applies: () => true,
         verify: (s, r) => {
             // Without a kubelet the exec fails: pods/exec is served by the node the pod names.
             const hookErrors =
-                running(s) && !EXISTING
+                running(s) && !HOOKS_RUN
                     ? ['pre', 'post'].map((hookPhase) => ({ msg: 'Error executing hook', hookPhase, error: 'pods "node01" not found' }))
                     : [];
             expect({
                 phase: r.backupPhase,
                 errors: r.backupErrors,
                 errorLines: errorLines(r.backupLog).map((f) => ({ msg: f['msg'], hookPhase: f['hookPhase'], error: f['error'] })),
-            }).toEqual({ phase: expectedBackupPhase(s, EXISTING), errors: hookErrors.length, errorLines: hookErrors });
+            }).toEqual({ phase: expectedBackupPhase(s, HOOKS_RUN), errors: hookErrors.length, errorLines: hookErrors });
         },
     },
     {
@@ -134,10 +150,38 @@ const CHECKS: Check[] = [
             expect(r.launcherHooks).toEqual(r.launcherPods.map((pod) => ({ pod, pre: cmd('--freeze'), post: cmd('--unfreeze') })));
             const attempt = (phase: string, flag: string): HookLine[] => [
                 { level: 'info', msg: 'running exec hook', phase, command: cmd(flag) },
-                ...(EXISTING ? [] : [{ level: 'error', msg: 'Error executing hook', phase, error: 'pods "node01" not found' }]),
+                ...(HOOKS_RUN ? [] : [{ level: 'error', msg: 'Error executing hook', phase, error: 'pods "node01" not found' }]),
             ];
             const expected = running(s) ? [...attempt('pre', '--freeze'), ...attempt('post', '--unfreeze')] : [];
             expect(hookLines(r.backupLog)).toEqual(expected);
+            if (!EXISTING && LAB_STATE.kwok !== undefined) {
+                // The exec reached the node: the recorder standing in for virt-freezer ran, freeze then unfreeze.
+                const agent = s.vmi !== undefined && r.vmisBefore.some((v) => agentConnected(v));
+                const result = agent ? 'ok' : 'no-agent';
+                expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => `${e.action} ${e.name} ${e.result}`)).toEqual(
+                    running(s) ? [`freeze ${vmi} ${result}`, `unfreeze ${vmi} ${result}`] : [],
+                );
+            }
+        },
+    },
+    {
+        name: () => 'every disk (PVC) of the VM has a ready VolumeSnapshot in the backup',
+        applies: (s) => LAB_CSI && s.dataVolumes.length > 0,
+        verify: (s, r) => {
+            const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
+            const disks = t?.claims ?? [];
+            expect(disks.length).toBeGreaterThan(0);
+            expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse, x.cutAt !== undefined])).toEqual(disks.map((d) => [d, true, true]));
+            expect(r.csiSnapshots).toEqual({ attempted: disks.length, completed: disks.length });
+        },
+    },
+    {
+        name: () => 'freeze ends before every VolumeSnapshot of the VM is cut, and the thaw starts after (recorder log, snapshot objects)',
+        applies: (s) => LAB_CSI && LAB_STATE.kwok !== undefined && running(s),
+        verify: (s, r) => {
+            const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
+            expect(t?.snapshots.length ?? 0).toBeGreaterThan(0);
+            expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
         },
     },
     {

@@ -24,6 +24,7 @@ import type { KubeObject } from '../../src/kube/object';
 import { deepClone } from '../../src/kube/json';
 import { REPO, parseYamlObjects, type Lab } from './lab';
 import { readFileSync } from 'node:fs';
+import { CSI_DRIVER } from './cluster';
 
 export const SAMPLES = join(REPO, 'manifests', 'samples');
 
@@ -54,7 +55,8 @@ const KIND_ORDER: Record<string, number> = {
     Pod: 10,
 };
 const CLUSTER_KINDS = new Set(['Namespace', 'StorageClass', 'PersistentVolume', 'VirtualMachineClusterInstancetype', 'VirtualMachineClusterPreference']);
-const FAKE_CSI_DRIVER = 'kvp-lab.csi.example.com';
+/** The driver of a claim that names no provisioner: the lab's CSI driver (cluster.ts). */
+const FAKE_CSI_DRIVER = CSI_DRIVER;
 
 function order(o: KubeObject): number {
     return KIND_ORDER[o.kind ?? ''] ?? 11;
