@@ -207,10 +207,7 @@ export async function startKwok(
         } as KubeObject,
     ]);
 
-    const config = join(dir, 'kwok.yaml');
-    writeFileSync(config, 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
     const kwokArgs = [
-        `--config=${config}`,
         `--kubeconfig=${lab.kubeconfig}`,
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         '--node-ip=127.0.0.1',
@@ -232,6 +229,8 @@ export async function startKwok(
         'unshare',
         [...unshare, 'sh', '-c', script, 'kwok-overlay', overlay, join(tools, 'bin', 'kwok'), ...kwokArgs],
         join(opts.logDir, 'kwok.log'),
+        // HOME: kwok reads ~/.kwok/kwok.yaml when present; the lab wants kwok's defaults only.
+        { ...process.env, HOME: dir },
     );
     await lab.apply([
         {
