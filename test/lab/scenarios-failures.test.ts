@@ -16,23 +16,26 @@
  * Needs the local lab with kwok and CSI (the default); names: namespaces and backups scf-<case>.
  */
 import type { KubeObject } from '../../src/kube/object';
-import { connectLab, type Lab } from './lab';
+import { join } from 'node:path';
+import { REPO, startLab, type Lab } from './lab';
 import { createVmScenario, loadSample } from './simulate';
 import { vmTimelines, type VmTimeline } from './cluster-timeline';
 import { logFields } from './scenarios/partner';
 import type { FreezerEvent } from './cluster';
 
-const LAB_STATE = connectLab().state;
-const READY = LAB_STATE.mode === 'local' && LAB_STATE.kwok !== undefined && LAB_STATE.csi !== undefined;
 const STAMP = Date.now().toString(36);
 const VM = 'test-vm-with-pvc';
 const UNSERVED_DRIVER = 'unserved.csi.kvp-lab.example.com';
 const UNSERVED_CLASS = 'kvp-lab-unserved';
 
+/** This file's own full lab (kwok, CSI machinery): the shared lab of the other suites runs without. */
 let lab: Lab;
-beforeAll(() => {
-    lab = connectLab();
-});
+beforeAll(async () => {
+    lab = await startLab({ logDir: join(REPO, 'build', 'lab', 'logs-failures') });
+}, 300_000);
+afterAll(async () => {
+    await lab.stop();
+}, 120_000);
 
 interface Outcome {
     ns: string;
@@ -182,7 +185,9 @@ describe('failure scenarios around freeze, snapshot and thaw (kwok hooks, CSI sn
     const outcomes = new Map<string, Outcome | Error>();
 
     beforeAll(async () => {
-        if (!READY) throw new Error('these scenarios need the local lab with kwok and the CSI machinery (startLab defaults)');
+        if (lab.state.kwok === undefined || lab.state.csi === undefined) {
+            throw new Error('these scenarios need the local lab with kwok and the CSI machinery (startLab defaults; build-go-tools.sh builds them)');
+        }
         for (const c of CASES) {
             try {
                 outcomes.set(c.id, await runCase(c));

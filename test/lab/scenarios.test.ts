@@ -27,10 +27,10 @@
  * Names: namespaces scn-<id>, backups/restores scn-<id>-<run stamp>; the negative proof uses scn-neg-06.
  * KVP_SCENARIO_CONCURRENCY (default 2) pipelines run at a time.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
-import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, type Lab } from './lab';
+import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, REPO, startLab, toolsDir, type Lab } from './lab';
 import { orderingViolations } from './cluster-timeline';
 import {
     SCENARIOS,
@@ -48,21 +48,29 @@ import {
 } from './scenarios/partner';
 
 const EXISTING = (process.env['KVP_LAB_KUBECONFIG'] ?? '') !== '';
-/** The shared lab's state as the globalSetup wrote it (read at load: the test names depend on it). */
-const LAB_STATE = connectLab().state;
+/**
+ * The local lab of this file is its own full lab (startLab defaults: kwok and the CSI machinery when the
+ * tools dir has them; the shared lab of the other suites runs without). Known at load: test names
+ * depend on it.
+ */
+const TOOLS_BIN = EXISTING ? '' : join(toolsDir(), 'bin');
+const LAB_KWOK = !EXISTING && existsSync(join(TOOLS_BIN, 'kwok'));
 /** Exec hooks reach a kubelet: a real cluster, or kwok in the local lab. */
-const HOOKS_RUN = EXISTING || LAB_STATE.kwok !== undefined;
+const HOOKS_RUN = EXISTING || LAB_KWOK;
 /** The local lab takes CSI snapshots (snapshot-controller, csi-snapshotter, mock driver). */
-const LAB_CSI = !EXISTING && LAB_STATE.csi !== undefined;
+const LAB_CSI = !EXISTING && existsSync(join(TOOLS_BIN, 'snapshot-controller'));
 const STAMP = Date.now().toString(36);
 const RESTORE_LABEL = 'velero.io/restore-name';
 const VMI_GVK = 'kubevirt.io/v1/VirtualMachineInstance';
 const POD_GVK = 'v1/Pod';
 
 let lab: Lab;
-beforeAll(() => {
-    lab = connectLab();
-});
+beforeAll(async () => {
+    lab = EXISTING ? connectLab() : await startLab({ logDir: join(REPO, 'build', 'lab', 'logs-scenarios') });
+}, 300_000);
+afterAll(async () => {
+    await lab.stop();
+}, 120_000);
 
 // ---- helpers over a run ---------------------------------------------------------------------------
 
@@ -154,7 +162,7 @@ const CHECKS: Check[] = [
             ];
             const expected = running(s) ? [...attempt('pre', '--freeze'), ...attempt('post', '--unfreeze')] : [];
             expect(hookLines(r.backupLog)).toEqual(expected);
-            if (!EXISTING && LAB_STATE.kwok !== undefined) {
+            if (LAB_KWOK) {
                 // The exec reached the node: the recorder standing in for virt-freezer ran, freeze then unfreeze.
                 const agent = s.vmi !== undefined && r.vmisBefore.some((v) => agentConnected(v));
                 const result = agent ? 'ok' : 'no-agent';
@@ -177,7 +185,7 @@ const CHECKS: Check[] = [
     },
     {
         name: () => 'freeze ends before every VolumeSnapshot of the VM is cut, and the thaw starts after (recorder log, snapshot objects)',
-        applies: (s) => LAB_CSI && LAB_STATE.kwok !== undefined && running(s),
+        applies: (s) => LAB_CSI && LAB_KWOK && running(s),
         verify: (s, r) => {
             const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
             expect(t?.snapshots.length ?? 0).toBeGreaterThan(0);
