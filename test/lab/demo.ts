@@ -164,17 +164,15 @@ async function demo(lab: Lab): Promise<void> {
         out(`  ${t.vm}: ${marks.length === 0 ? 'no disks' : ''}`);
         for (const m of marks) out(`      ${m}`);
     }
-    const restoredAnns: string[] = [];
-    for (const kind of ['datavolumes.cdi.kubevirt.io', 'persistentvolumeclaims']) {
-        for (const o of await lab.list(kind, NS)) {
-            const a = Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => k.startsWith('cdi.kubevirt.io/storage.pre') || k.endsWith('populatedFor'));
-            if (a.length > 0) restoredAnns.push(`  ${o.kind ?? ''} ${o.metadata?.name ?? ''}: ${a.map(([k, v]) => `${k}=${v}`).join(', ')}`);
-        }
+    if (csi && lab.state.csi?.provisioning !== true) {
+        out('  Closing note: the restored claims carry their VolumeSnapshot as data source and wait, Pending, for');
+        out('  their first consumer (StorageClass WaitForFirstConsumer): no KubeVirt here starts the VMs that would');
+        out('  consume them, so no volume is provisioned from the snapshots. With startLab({ provisioning: true })');
+        out('  csi-provisioner and the PV binder provision and bind them (Immediate binding).');
     }
-    if (restoredAnns.length > 0) {
-        out('  restored storage annotations (CDI adopts these volumes instead of importing again):');
-        restoredAnns.forEach((l) => out(l));
-    }
+    out('  Adoption: each restored DataVolume carries cdi.kubevirt.io/storage.prePopulated and its claim');
+    out('  cdi.kubevirt.io/storage.populatedFor, which is what makes CDI adopt the volume instead of importing');
+    out('  again; no cdi-controller runs in the lab to act on them (docs/decisions/010-lab-controllers.md).');
 
     heading('timings');
     out(`  lab start ${lab.state.timings['total']?.toFixed(1) ?? '?'}s, create ${secs(createMs)}, backup ${secs(backupMs)}, delete namespace ${secs(deleteMs)}, restore ${secs(restoreMs)}`);
