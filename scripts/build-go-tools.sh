@@ -3,7 +3,7 @@
 # version-keyed cache directory outside the repository:
 #
 #   <cache>/bin/{kube-apiserver,etcd,kubectl,velero,kvp-fsobjectstore}
-#   <cache>/bin/{kwok,snapshot-controller,csi-snapshotter,mock-driver,csi-provisioner,kube-controller-manager}
+#   <cache>/bin/{kwok,snapshot-controller,csi-snapshotter,mock-driver}
 #   <cache>/crds/*.yaml           (one CRD per file, named <metadata.name>.yaml; kwok's included)
 #   <cache>/kwok/stages/*.yaml    (kwok's default node and pod Stages, as shipped)
 #   <cache>/versions.env          (copy of test/tools/versions.env)
@@ -38,7 +38,7 @@ command -v go >/dev/null 2>&1 || die "go not found on PATH"
 . "$TOOLS/versions.env"
 for v in K8S_VERSION K8S_STAGING_VERSION K8S_BUILD_DATE ETCD_VERSION VELERO_VERSION \
   KUBEVIRT_VERSION KUBEVIRT_API_VERSION CDI_VERSION EXTERNAL_SNAPSHOTTER_CLIENT_VERSION NAD_CLIENT_VERSION \
-  KWOK_VERSION EXTERNAL_SNAPSHOTTER_VERSION CSI_TEST_VERSION EXTERNAL_PROVISIONER_VERSION; do
+  KWOK_VERSION EXTERNAL_SNAPSHOTTER_VERSION CSI_TEST_VERSION; do
   [ -n "${!v:-}" ] || die "$v is not set in test/tools/versions.env"
 done
 
@@ -55,7 +55,6 @@ check_pin "$TOOLS/velero/go.mod" "^[[:space:]]*github\.com/vmware-tanzu/velero $
 check_pin "$TOOLS/crdgen/go.mod" "^[[:space:]]*kubevirt\.io/api ${KUBEVIRT_API_VERSION//./\\.}\$" "kubevirt.io/api $KUBEVIRT_API_VERSION"
 check_pin "$TOOLS/kwok/go.mod" "^[[:space:]]*sigs\.k8s\.io/kwok ${KWOK_VERSION//./\\.}\$" "sigs.k8s.io/kwok $KWOK_VERSION"
 check_pin "$TOOLS/csi/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/external-snapshotter/v8 ${EXTERNAL_SNAPSHOTTER_VERSION//./\\.}\$" "external-snapshotter/v8 $EXTERNAL_SNAPSHOTTER_VERSION"
-check_pin "$TOOLS/provisioner/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/external-provisioner/v6 ${EXTERNAL_PROVISIONER_VERSION//./\\.}\$" "external-provisioner/v6 $EXTERNAL_PROVISIONER_VERSION"
 check_pin "$TOOLS/csimock/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/csi-test/v3 ${CSI_TEST_VERSION//./\\.}\$" "csi-test/v3 $CSI_TEST_VERSION"
 
 # --- cache directory -----------------------------------------------------------
@@ -120,7 +119,6 @@ done
   cd "$TOOLS/k8s"
   timed "build kube-apiserver $K8S_VERSION" "${GOBUILD[@]}" -ldflags "$K8S_LDFLAGS" -o "$CACHE/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   timed "build kubectl $K8S_VERSION" "${GOBUILD[@]}" -ldflags "$K8S_LDFLAGS" -o "$CACHE/bin/kubectl" k8s.io/kubernetes/cmd/kubectl
-  timed "build kube-controller-manager $K8S_VERSION" "${GOBUILD[@]}" -ldflags "$K8S_LDFLAGS" -o "$CACHE/bin/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   timed "build etcd $ETCD_VERSION" "${GOBUILD[@]}" -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION-goproxy" -o "$CACHE/bin/etcd" go.etcd.io/etcd/server/v3
 )
 
@@ -153,11 +151,6 @@ KWOK_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
     "${GOBUILD[@]}" -ldflags "-s -w -X main.version=$EXTERNAL_SNAPSHOTTER_VERSION" -o "$CACHE/bin/" \
     github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller \
     github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter
-)
-(
-  cd "$TOOLS/provisioner"
-  timed "build csi-provisioner $EXTERNAL_PROVISIONER_VERSION" "${GOBUILD[@]}" -ldflags "-s -w -X main.version=$EXTERNAL_PROVISIONER_VERSION" \
-    -o "$CACHE/bin/csi-provisioner" github.com/kubernetes-csi/external-provisioner/v6/cmd/csi-provisioner
 )
 # The mock CSI driver: its own module (csi-test v3 needs CSI spec v1.2 and gRPC 1.25).
 (

@@ -12,10 +12,8 @@
  *    runs unchanged and is recorded (cluster-virt-freezer.sh; FreezerRecorder reads and steers it).
  *  - snapshot-controller and csi-snapshotter (external-snapshotter) with the csi-test mock CSI driver
  *    behind the sidecar, registered under the samples' driver name; a VolumeSnapshotClass labelled for
- *    Velero and the samples' StorageClass for that driver;
- *  - csi-provisioner (external-provisioner) on the same driver, and kube-controller-manager running only
- *    its PersistentVolume binder: a restored claim whose data source is a VolumeSnapshot gets a volume
- *    provisioned from that snapshot and binds, as on a cluster (Velero's restore waits for that).
+ *    Velero and the samples' StorageClass for that driver (WaitForFirstConsumer: restored claims wait for
+ *    a consumer; no provisioner runs, docs/decisions/010-lab-controllers.md).
  */
 import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,8 +44,6 @@ export interface KwokState {
 
 export interface CsiState {
     driver: string;
-    /** csi-provisioner and the PV binder run (restored claims bind). */
-    provisioning: boolean;
     storageClass: string;
     snapshotClass: string;
     socket: string;
@@ -266,7 +262,7 @@ export async function startKwok(
  * Starts the CSI driver (csi-test mock driver, named CSI_DRIVER), the csi-snapshotter sidecar on its
  * socket and the snapshot-controller, and applies the StorageClass and the VolumeSnapshotClass.
  */
-export async function startCsi(lab: ClusterLab, opts: { logDir: string; provisioning?: boolean }): Promise<CsiState> {
+export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promise<CsiState> {
     const bin = (n: string): string => join(lab.state.toolsDir, 'bin', n);
     const dir = join(lab.workDir, 'csi');
     mkdirSync(dir, { recursive: true });
@@ -283,32 +279,6 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string; provisio
         [`--kubeconfig=${lab.kubeconfig}`, `--csi-address=${socket}`, '--leader-election=false', '--timeout=30s', '--v=3'],
         join(opts.logDir, 'csi-snapshotter.log'),
     );
-    const provisioning = opts.provisioning === true && existsSync(bin('csi-provisioner')) && existsSync(bin('kube-controller-manager'));
-    if (provisioning) {
-        startDaemon(
-            lab.state.registry,
-            'csi-provisioner',
-            bin('csi-provisioner'),
-            [`--kubeconfig=${lab.kubeconfig}`, `--csi-address=${socket}`, '--leader-election=false', '--timeout=30s', '--extra-create-metadata', '--v=3'],
-            join(opts.logDir, 'csi-provisioner.log'),
-        );
-        // Only the PersistentVolume binder: no garbage collector, namespace or protection controllers,
-        // whose work Lab.deleteNamespace does itself.
-        startDaemon(
-            lab.state.registry,
-            'kube-controller-manager',
-            bin('kube-controller-manager'),
-            [
-                `--kubeconfig=${lab.kubeconfig}`,
-                '--controllers=persistentvolume-binder-controller',
-                '--leader-elect=false',
-                '--secure-port=0',
-                '--use-service-account-credentials=false',
-                '--v=2',
-            ],
-            join(opts.logDir, 'kube-controller-manager.log'),
-        );
-    }
     startDaemon(
         lab.state.registry,
         'snapshot-controller',
@@ -323,10 +293,10 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string; provisio
             metadata: { name: STORAGE_CLASS },
             provisioner: CSI_DRIVER,
             reclaimPolicy: 'Delete',
-            // Without provisioning, WaitForFirstConsumer: a restored claim waits for its consumer (as with
-            // most CSI drivers), and Velero's restore does not wait for it to bind. With provisioning,
-            // Immediate: csi-provisioner creates its volume from the VolumeSnapshot and the binder binds.
-            volumeBindingMode: provisioning ? 'Immediate' : 'WaitForFirstConsumer',
+            // WaitForFirstConsumer: a restored claim (data source: its VolumeSnapshot) waits for its
+            // consumer, as with many CSI drivers, and Velero's restore finalizer does not wait for it to
+            // bind (with Immediate it waits up to --resource-timeout for a provisioner the lab lacks).
+            volumeBindingMode: 'WaitForFirstConsumer',
             allowVolumeExpansion: true,
         } as KubeObject,
         {
@@ -337,7 +307,7 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string; provisio
             deletionPolicy: 'Delete',
         } as KubeObject,
     ]);
-    return { driver: CSI_DRIVER, provisioning, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
+    return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
 }
 
 /** Appends a marker line to a process log (handy when reading logs of a long-lived shared lab). */

@@ -164,11 +164,10 @@ async function demo(lab: Lab): Promise<void> {
         out(`  ${t.vm}: ${marks.length === 0 ? 'no disks' : ''}`);
         for (const m of marks) out(`      ${m}`);
     }
-    if (csi && lab.state.csi?.provisioning !== true) {
+    if (csi) {
         out('  Closing note: the restored claims carry their VolumeSnapshot as data source and wait, Pending, for');
-        out('  their first consumer (StorageClass WaitForFirstConsumer): no KubeVirt here starts the VMs that would');
-        out('  consume them, so no volume is provisioned from the snapshots. With startLab({ provisioning: true })');
-        out('  csi-provisioner and the PV binder provision and bind them (Immediate binding).');
+        out('  their first consumer (StorageClass WaitForFirstConsumer). Binding them needs a provisioner (and the');
+        out('  PV binder); the lab runs none, and no KubeVirt starts the VMs that would consume them.');
     }
     out('  Adoption: each restored DataVolume carries cdi.kubevirt.io/storage.prePopulated and its claim');
     out('  cdi.kubevirt.io/storage.populatedFor, which is what makes CDI adopt the volume instead of importing');

@@ -100,12 +100,6 @@ export interface StartLabOptions {
      * server with --features=EnableCSI (default: when the tools dir has bin/snapshot-controller).
      */
     csi?: boolean;
-    /**
-     * With csi: run csi-provisioner and kube-controller-manager's PV binder as well, with an Immediate
-     * StorageClass, so that restored claims are provisioned from their snapshots and bind (default false:
-     * claims the samples leave Pending would be provisioned too).
-     */
-    provisioning?: boolean;
 }
 
 /** Everything a second handle needs to drive a running lab (serialised by the jest globalSetup). */
@@ -901,7 +895,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
                 startKwok(lab, { port: kubeletPort, logDir, serverCert: k.serverCert, serverKey: k.serverKey, repo: REPO }),
             );
         }
-        if (useCsi) state.csi = await timed(timings, 'csi', () => startCsi(lab, { logDir, provisioning: opts.provisioning ?? false }));
+        if (useCsi) state.csi = await timed(timings, 'csi', () => startCsi(lab, { logDir }));
 
         await timed(timings, 'bsl', async () => {
             await lab.apply([
