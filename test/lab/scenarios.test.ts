@@ -368,7 +368,7 @@ function namesFor(prefix: string, s: Scenario): { ns: string; backup: string; re
 // ---- the seven scenarios ------------------------------------------------------------------------------
 
 const CONCURRENCY = Number(process.env['KVP_SCENARIO_CONCURRENCY'] ?? 2);
-const PIPELINE_TIMEOUT_MS = EXISTING ? SCENARIOS.length * 2 * Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60_000) : 280_000;
+const PIPELINE_TIMEOUT_MS = EXISTING ? SCENARIOS.length * 2 * Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60_000) : 900_000;
 
 describe('partner compatibility scenarios (KubeVirt integration guide)', () => {
     const runs = new Map<string, Run | Error>();
