@@ -413,6 +413,57 @@ describe('partner compatibility scenarios (KubeVirt integration guide)', () => {
     });
 });
 
+// ---- label-selected backups: the same freeze < snapshots < thaw ------------------------------------------------
+
+/**
+ * The running scenarios with disks, backed up by label instead of by namespace: only the VM carries the
+ * label, so the VM opens its ItemBlock and the plugin's block-vm-action brings the VMI, the launcher pod
+ * (whose hooks Velero then runs) and the volumes into it.
+ */
+const SELECT_LABEL = 'kvp-scn-select';
+function labelSelected(s: Scenario): Scenario {
+    const edit = s.edit;
+    return {
+        ...s,
+        selector: `${SELECT_LABEL}=yes`,
+        edit: (objs) =>
+            (edit === undefined ? objs : edit(objs)).map((o) =>
+                o.kind === 'VirtualMachine' ? { ...o, metadata: { ...o.metadata, labels: { ...(o.metadata?.labels ?? {}), [SELECT_LABEL]: 'yes' } } } : o,
+            ),
+    };
+}
+const SELECTED = SCENARIOS.filter((s) => s.vm !== undefined && running(s) && s.dataVolumes.length > 0 && ['02', '05'].includes(s.id)).map(labelSelected);
+
+if (LAB_CSI && LAB_KWOK) {
+    describe('label-selected backups (--selector on the VM only) freeze, snapshot and thaw like namespace backups', () => {
+        const runs = new Map<string, Run | Error>();
+        beforeAll(async () => {
+            for (const s of SELECTED) {
+                try {
+                    runs.set(s.id, await runScenario(lab, s, namesFor('scn-sel', s)));
+                } catch (e) {
+                    runs.set(s.id, e instanceof Error ? e : new Error(String(e)));
+                }
+            }
+        }, PIPELINE_TIMEOUT_MS);
+
+        it.each(SELECTED.map((s) => ({ id: s.id, title: s.title, s })))(
+            '$id $title: Completed, every disk snapshotted, freeze < every snapshot < thaw',
+            ({ s }) => {
+                const r = runs.get(s.id);
+                if (r === undefined) throw new Error(`scenario ${s.id} did not run`);
+                if (r instanceof Error) throw r;
+                expect({ phase: r.backupPhase, errors: r.backupErrors }).toEqual({ phase: 'Completed', errors: 0 });
+                const t = r.timelines.find((x) => x.vm === s.vm?.name);
+                expect(t?.claims.length ?? 0).toBeGreaterThan(0);
+                expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse])).toEqual((t?.claims ?? []).map((c) => [c, true]));
+                expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => e.action)).toEqual(['freeze', 'unfreeze']);
+                expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
+            },
+        );
+    });
+}
+
 // ---- negative proof: a broken plugin fails the scenarios ----------------------------------------------------
 
 /**
