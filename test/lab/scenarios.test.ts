@@ -177,7 +177,7 @@ const CHECKS: Check[] = [
         applies: (s) => LAB_CSI && s.dataVolumes.length > 0,
         verify: (s, r) => {
             const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
-            const disks = t?.claims ?? [];
+            const disks = [...(t?.claims ?? [])].sort();
             expect(disks.length).toBeGreaterThan(0);
             expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse, x.cutAt !== undefined])).toEqual(disks.map((d) => [d, true, true]));
             expect(r.csiSnapshots).toEqual({ attempted: disks.length, completed: disks.length });
