@@ -4,14 +4,15 @@
 # 1,000) in one namespace, runs the backup action cores in-process as one plugin process would, and
 # prints API requests by verb and resource, bytes read, requests per VM, LISTs per (namespace, resource),
 # the wall time of the action phase and RSS. Exit status 1 when a target is missed.
-#   bash scripts/bench-graph.sh [--vms N] [--velero] [--profile] [--keep]
+#   bash scripts/bench-graph.sh [--vms N] [--velero] [--preflight] [--profile] [--keep]
+# --preflight also runs `dist/kubevirt-velero-plugin preflight backup` over the namespace (needs the build).
 # See test/lab/bench/graph-bench.ts. Lab process logs: build/bench/logs/.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 # npm ci and the plugin build only when missing: the in-process run needs no plugin binary, and
 # rebuilding dist/ under other users of the checkout is not this script's business.
-if [ ! -x node_modules/.bin/node ] || { [[ " $* " == *" --velero "* ]] && [ ! -x dist/kubevirt-velero-plugin ]; }; then
+if [ ! -x node_modules/.bin/node ] || { [[ " $* " == *" --velero "* || " $* " == *" --preflight "* ]] && [ ! -x dist/kubevirt-velero-plugin ]; }; then
   bash scripts/setup.sh
 fi
 export PATH="$REPO/node_modules/.bin:$PATH"

@@ -12,7 +12,8 @@
 # <cache> = ${XDG_CACHE_HOME:-$HOME/.cache}/kubevirt-velero-plugin-ts/tools-<hash>,
 # <hash>  = first 16 hex digits of the sha256 over "sha256  path" lines (sorted by
 #           path) of: test/tools/versions.env, scripts/build-go-tools.sh and every
-#           go.mod, go.sum and non-test *.go file under test/tools/.
+#           go.mod, go.sum and non-test *.go file under test/tools/, and of the CRDs
+#           vendored under test/tools/crdgen/vendored/ (embedded by crdgen).
 #
 # Needs only Go (>= 1.25) and the Go module proxy. Progress goes to stderr; the
 # last (only) line on stdout is the cache directory.
@@ -65,6 +66,7 @@ hash_inputs() {
       echo test/tools/versions.env
       echo scripts/build-go-tools.sh
       find test/tools -type f \( -name go.mod -o -name go.sum -o \( -name '*.go' ! -name '*_test.go' \) \)
+      find test/tools/crdgen/vendored -type f
     } | LC_ALL=C sort -u | while IFS= read -r f; do sha256sum "$f"; done
   ) | sha256sum | cut -c1-16
 }

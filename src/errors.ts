@@ -27,13 +27,34 @@ export function describeItem(ref: ItemRef | undefined): string {
     return ref.namespace ? `${kind} ${ref.namespace}/${name}` : `${kind} ${name}`;
 }
 
+/**
+ * Credentials this process holds (kubeconfig tokens and passwords, exec-plugin tokens, proxy passwords).
+ * Errors are built so that they never quote one (decision 008); this is the second line of defence: a
+ * PluginError's text has every registered credential replaced, whatever it quotes (a server's Status
+ * message, a library's error). Values shorter than 8 characters are not registered: they would mask
+ * ordinary words, and no real token is that short.
+ */
+const credentials = new Set<string>();
+
+export function registerCredential(value: string): void {
+    if (value.length >= 8) credentials.add(value);
+}
+
+/** The text with every registered credential replaced by "[redacted]". */
+export function redactCredentials(text: string): string {
+    let out = text;
+    for (const value of credentials) if (out.includes(value)) out = out.split(value).join('[redacted]');
+    return out;
+}
+
 export class PluginError extends Error {
     readonly reason: ErrorReason;
     readonly item: ItemRef | undefined;
     /** The bare reason text without the item prefix (for tests and for logs that already carry the item). */
     readonly detail: string;
 
-    constructor(reason: ErrorReason, detail: string, options: { item?: ItemRef; cause?: unknown } = {}) {
+    constructor(reason: ErrorReason, rawDetail: string, options: { item?: ItemRef; cause?: unknown } = {}) {
+        const detail = redactCredentials(rawDetail);
         super(options.item ? `${describeItem(options.item)}: ${detail}` : detail, { cause: options.cause });
         this.name = 'PluginError';
         this.reason = reason;

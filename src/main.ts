@@ -10,6 +10,7 @@ import { checkCookie, chooseListenAddress, handshakeLine, negotiateVersion } fro
 import { PluginServer } from './protocol/server';
 import { Registry } from './protocol/registry';
 import { buildActions } from './plugin/actions';
+import { runPreflight } from './preflight/run';
 
 /** stdout belongs to the handshake: anything a library prints goes to stderr instead. */
 function guardStdout(log: Logger): void {
@@ -57,7 +58,36 @@ function isSingleExecutable(): boolean {
 /** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
 const EXIT_DRAIN_MS = 100;
 
+/**
+ * Writes all of `text` to a descriptor. A pipe may take fewer bytes than offered, or none (EAGAIN)
+ * while the reader catches up; a large JSON report must arrive whole before the process exits.
+ */
+function writeAll(fd: 1 | 2, text: string): void {
+    const bytes = Buffer.from(text);
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    let offset = 0;
+    while (offset < bytes.length) {
+        try {
+            offset += writeSync(fd, bytes, offset);
+        } catch (error) {
+            if ((error as { code?: string }).code !== 'EAGAIN') throw error;
+            Atomics.wait(pause, 0, 0, 5);
+        }
+    }
+}
+
+/**
+ * `kubevirt-velero-plugin preflight …` (an operator's command, not Velero's: Velero never passes a
+ * positional "preflight"); without it the process is the plugin, exactly as before.
+ */
+async function preflight(argv: readonly string[]): Promise<number> {
+    const code = await runPreflight(argv, { stdout: (t) => writeAll(1, t), stderr: (t) => writeAll(2, t), env: process.env });
+    // Output is written synchronously; exit now rather than wait for idle keep-alive sockets.
+    process.exit(code);
+}
+
 export async function main(): Promise<number> {
+    if (process.argv[2] === 'preflight') return preflight(process.argv.slice(3));
     const cookieProblem = checkCookie(process.env);
     if (cookieProblem) {
         writeSync(2, cookieProblem);

@@ -1,35 +1,30 @@
 /**
- * Finding and loading the Kubernetes configuration. @kubernetes/client-node is imported here, on first
- * use, and nowhere else: Velero starts a plugin process for every backup and restore, and a process
- * that never reads the cluster must not pay for loading the client.
+ * Finding and loading the Kubernetes configuration (decision 008): our own kubeconfig loader
+ * (src/cluster/kubeconfig.ts), loaded and run on the first cluster read, never at start-up (Velero
+ * starts a plugin process for every backup and restore, and most never read the cluster).
  *
- * The order is client-go's and KubeConfig.loadFromDefault()'s: KUBECONFIG, then ~/.kube/config, then
- * the pod's service account. loadFromDefault() falls back to http://localhost:8080 when none exists;
- * we detect that case first and report "no configuration" instead of talking to a guessed server.
+ * The order is client-go's: Velero's --kubeconfig, else KUBECONFIG (a ':'-separated list, merged), else
+ * ~/.kube/config, else the pod's service account. client-go falls back to http://localhost:8080 when none
+ * exists; we report "no configuration" instead of talking to a guessed server.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
-import { PluginError } from '../errors';
-import { loadClientNode } from './client-node';
-import { messageOf, type Endpoint } from './transport';
+import { delimiter, join } from 'node:path';
+import { registerCredential } from '../errors';
+import type { ClusterAccess } from './kubeconfig';
+import type { Endpoint } from './transport';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 export const NO_CLUSTER_MESSAGE = 'no Kubernetes configuration found: set KUBECONFIG or run in a pod with a service account';
 
-/** The part of client-node's KubeConfig the reader uses (KubeConfig satisfies it). */
-export interface KubeConfigLike {
-    getCurrentCluster(): { name: string; server: string; proxyUrl?: string | undefined } | null;
-    applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
-}
-
 export type ConfigSource = 'KUBECONFIG' | '~/.kube/config' | 'in-cluster';
 
 export interface LoadedConfig {
+    /** Where the configuration came from, for the debug log: "KUBECONFIG", "in-cluster", "--kubeconfig (<path>)". */
     source: ConfigSource | string;
-    kubeConfig: KubeConfigLike;
+    access: ClusterAccess;
 }
 
 /** Loads the configuration; undefined means there is none at all. */
@@ -37,13 +32,13 @@ export type ConfigLoader = () => Promise<LoadedConfig | undefined>;
 
 export interface ConfigProbe {
     env: Record<string, string | undefined>;
-    /** The home directory client-node would use (null when HOME is unset or unusable). */
+    /** The home directory ($HOME; null when unset). */
     home: string | null;
     serviceAccountDir: string;
     exists(path: string): boolean;
 }
 
-/** Where loadFromDefault() would read the configuration from, or undefined when nothing is there. */
+/** Where client-go would read the configuration from, or undefined when nothing is there. */
 export function findConfigSource(probe: ConfigProbe): ConfigSource | undefined {
     if ((probe.env['KUBECONFIG'] ?? '') !== '') return 'KUBECONFIG';
     if (probe.home !== null && probe.exists(join(probe.home, '.kube', 'config'))) return '~/.kube/config';
@@ -60,87 +55,102 @@ export interface ExplicitConfig {
     context?: string | undefined;
 }
 
+/** The files of a KUBECONFIG value: ':'-separated, empty entries dropped, duplicates once (client-go). */
+export function kubeconfigPaths(value: string): string[] {
+    return [...new Set(value.split(delimiter).filter((p) => p !== ''))];
+}
+
 /**
- * The standard loader: client-node's KubeConfig.loadFromDefault(), imported on first call. When the
- * Velero server runs with --kubeconfig (out of cluster), the plugin receives that flag too and reads
- * the same file, so it talks to the same cluster as Velero; --kubecontext selects the context.
+ * The standard loader. When the Velero server runs with --kubeconfig (out of cluster), the plugin
+ * receives that flag too and reads the same file, so it talks to the same cluster as Velero;
+ * --kubecontext selects the context. The loader module (and the yaml parser) is imported on first call.
  */
 export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_DIR, explicit: ExplicitConfig = {}): ConfigLoader {
     return async () => {
-        const k8s = await loadClientNode();
+        const env = process.env;
+        const home = (env['HOME'] ?? '') !== '' ? (env['HOME'] as string) : null;
         const fromFlag = (explicit.kubeconfig ?? '') !== '';
-        const source = fromFlag
-            ? `--kubeconfig (${explicit.kubeconfig ?? ''})`
-            : findConfigSource({ env: process.env, home: k8s.findHomeDir(), serviceAccountDir, exists: existsSync });
+        const source = fromFlag ? `--kubeconfig (${explicit.kubeconfig ?? ''})` : findConfigSource({ env, home, serviceAccountDir, exists: existsSync });
         if (source === undefined) return undefined;
-        const kubeConfig = new k8s.KubeConfig();
-        try {
-            if (fromFlag) kubeConfig.loadFromFile(explicit.kubeconfig as string);
-            else kubeConfig.loadFromDefault();
-            const context = explicit.context ?? '';
-            if (context !== '') {
-                if (!kubeConfig.getContextObject(context)) throw new Error(`context "${context}" is not in the configuration`);
-                kubeConfig.setCurrentContext(context);
-            }
-        } catch (error) {
-            const where = source === 'KUBECONFIG' ? `KUBECONFIG (${process.env['KUBECONFIG'] ?? ''})` : source;
-            throw new PluginError('NoCluster', `cannot load the Kubernetes configuration from ${where}: ${messageOf(error)}`, {
-                cause: error,
-            });
+        // Required here, not imported: the loader and the yaml parser are initialised on the first read only.
+        const kc = require('./kubeconfig') as typeof import('./kubeconfig');
+        const context = explicit.context ?? '';
+        let access: ClusterAccess;
+        if (fromFlag) {
+            const file = explicit.kubeconfig as string;
+            access = kc.resolveAccess(kc.readKubeconfigs([file], source, { skipMissing: false }), source, context);
+        } else if (source === 'KUBECONFIG') {
+            const value = env['KUBECONFIG'] ?? '';
+            const where = `KUBECONFIG (${value})`;
+            access = kc.resolveAccess(kc.readKubeconfigs(kubeconfigPaths(value), where, { skipMissing: true }), where, context);
+        } else if (source === '~/.kube/config') {
+            const file = join(home as string, '.kube', 'config');
+            access = kc.resolveAccess(kc.readKubeconfigs([file], `~/.kube/config (${file})`, { skipMissing: false }), `~/.kube/config (${file})`, context);
+        } else {
+            access = kc.inClusterAccess(env, serviceAccountDir);
         }
-        return { source, kubeConfig };
+        return { source, access };
     };
 }
 
 /**
- * An endpoint on a loaded KubeConfig. TLS material comes from client-node once; credentials are applied
- * per request through client-node, so rotating service-account tokens and exec plugins keep working.
- * We keep our own keep-alive agent (client-node's agent closes the connection after each request) except
- * behind a proxy, where client-node's proxy agent is used as is.
+ * An endpoint on loaded access: our own keep-alive agent (through the proxy when one is configured) and
+ * credentials applied per request, so rotating tokens and exec plugins keep working.
  */
 export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: number): Promise<Endpoint> {
-    const { kubeConfig } = loaded;
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster || !cluster.server) {
-        throw new PluginError('NoCluster', `the Kubernetes configuration from ${loaded.source} names no cluster server in its current context`);
-    }
-    const base: https.RequestOptions = {};
-    try {
-        await kubeConfig.applyToHTTPSOptions(base);
-    } catch (error) {
-        throw new PluginError('NoCluster', `cannot use the Kubernetes configuration from ${loaded.source}: ${messageOf(error)}`, {
-            cause: error,
-        });
-    }
-    const server = cluster.server.replace(/\/+$/, '');
-    const plain = server.startsWith('http:');
-    let agent: http.Agent;
-    if (cluster.proxyUrl && base.agent instanceof http.Agent) {
-        agent = base.agent;
-    } else if (plain) {
-        agent = new http.Agent({ keepAlive: true, maxSockets });
-    } else {
-        agent = new https.Agent({
-            keepAlive: true,
-            maxSockets,
-            ca: base.ca,
-            cert: base.cert,
-            key: base.key,
-            pfx: base.pfx,
-            passphrase: base.passphrase,
-            ...(base.rejectUnauthorized !== undefined ? { rejectUnauthorized: base.rejectUnauthorized } : {}),
-            ...(base.servername ? { servername: base.servername } : {}),
-        });
-    }
+    const { credentialSource } = require('./credentials') as typeof import('./credentials');
+    const proxies = require('./proxy') as typeof import('./proxy');
+    // Without proxy-url, client-go takes the proxy from the environment (HTTPS_PROXY, NO_PROXY, …).
+    const access = loaded.access.proxy ? loaded.access : { ...loaded.access, proxy: proxies.proxyFromEnvironment(loaded.access.server, process.env) };
+    if (access.proxy) registerCredential(decodeURIComponent(access.proxy.password));
+    const proxyModule = access.proxy ? proxies : undefined;
+    const plain = access.server.startsWith('http:');
+    const trust = { ca: access.tls.ca, insecure: access.tls.insecure };
+    const agents = new Map<string, http.Agent>();
+    const agentFor = (clientCert: { cert: string | Buffer; key: string | Buffer } | undefined, id: string): http.Agent => {
+        const existing = agents.get(id);
+        if (existing) return existing;
+        let agent: http.Agent;
+        if (plain) {
+            const options: http.AgentOptions = { keepAlive: true, maxSockets };
+            if (!access.proxy || !proxyModule) agent = new http.Agent(options);
+            else if (access.proxy.protocol === 'socks5:') agent = new proxyModule.TunnelingHttpAgent(options, access.proxy, trust);
+            else agent = new proxyModule.ForwardingHttpAgent(options, access.proxy, trust);
+        } else {
+            const options: https.AgentOptions = {
+                keepAlive: true,
+                maxSockets,
+                ...(access.tls.ca ? { ca: access.tls.ca } : {}),
+                ...(clientCert ? { cert: clientCert.cert, key: clientCert.key } : {}),
+                rejectUnauthorized: !access.tls.insecure,
+                ...(access.tls.serverName ? { servername: access.tls.serverName } : {}),
+            };
+            agent = access.proxy && proxyModule ? new proxyModule.TunnelingHttpsAgent(options, access.proxy, trust) : new https.Agent(options);
+        }
+        agents.set(id, agent);
+        return agent;
+    };
+    const staticCert = access.tls.cert && access.tls.key ? { cert: access.tls.cert, key: access.tls.key } : undefined;
+    const credentials = credentialSource(access.auth, access.execCluster, access.impersonate);
+    let lastExecCert: { cert: string; key: string; id: string } | undefined;
     return {
-        server,
+        server: access.server,
         async requestOptions(): Promise<https.RequestOptions> {
-            const fresh: https.RequestOptions = {};
-            await kubeConfig.applyToHTTPSOptions(fresh);
-            return { agent, headers: { ...fresh.headers }, ...(fresh.auth ? { auth: fresh.auth } : {}) };
+            const credential = await credentials.get();
+            let agent: http.Agent;
+            if (credential.clientCert) {
+                const c = credential.clientCert;
+                const current = lastExecCert && lastExecCert.cert === c.cert && lastExecCert.key === c.key ? lastExecCert : { ...c, id: `exec-${agents.size}` };
+                lastExecCert = current;
+                agent = agentFor(c, current.id);
+            } else {
+                agent = agentFor(staticCert, 'static');
+            }
+            return { agent, headers: credential.headers };
         },
         close(): void {
-            agent.destroy();
+            for (const agent of agents.values()) agent.destroy();
+            agents.clear();
         },
     };
 }

@@ -1,41 +1,77 @@
 /**
  * The ClusterReader that talks to the API server: the only code in the plugin that does.
  *
- *  - Configuration and @kubernetes/client-node are loaded on the first read, never at start-up; with no
- *    configuration at all every read fails with NoCluster and nothing else is affected.
+ *  - Configuration is loaded on the first read, never at start-up; with no configuration at all every
+ *    read fails with NoCluster and nothing else is affected.
  *  - Caches live as long as the reader, i.e. one plugin process, i.e. one backup or restore. A list is
- *    fetched at most once per (resource, namespace), concurrent callers sharing the request in flight.
- *    get() is answered from a list already fetched; a name the list lacks, or a get() without a list, is
- *    one GET whose answer (NotFound included) is cached too. Failures are cached like answers: a process
- *    whose credentials are refused, or whose server is gone after every retry, does not ask again.
- *  - Each HTTP attempt has a deadline; 429, 5xx and connection failures are retried with capped,
- *    jittered exponential backoff (Retry-After is honoured up to the cap); 404 is a value.
- *  - Objects are parsed losslessly (src/kube/json.ts) and shared between callers: never mutate them.
+ *    fetched successfully at most once per (resource, namespace), concurrent callers sharing the request
+ *    in flight. get() is answered from a list already fetched; a name the list lacks, or a get() without
+ *    a list, is one GET whose answer (NotFound included) is cached too. A failure is remembered only for
+ *    a short cool-down: callers within it fail at once without a request, the first one after it asks
+ *    again, so a short outage costs the items read during it, not the rest of the run.
+ *  - Every call has one deadline, from the moment it is made: waiting for a connection, each attempt,
+ *    retries and the waits between them all fit in it. 429, 5xx and connection failures are retried with
+ *    capped, jittered exponential backoff (Retry-After is honoured up to the cap); 401/403 are not.
+ *  - 404: an absent object (a Status naming it) is a value. A 404 for a whole resource type is an error
+ *    for built-in types (the request did not reach an API server) and "not installed" for custom
+ *    resources when discovery confirms it: one warning per process, no objects.
+ *  - Objects are plain JSON and shared between callers: never mutate them.
  *  - Request logging is at debug level and never includes a response body (Secrets pass through here).
  */
 import { PluginError } from '../errors';
 import { isRecord, type KubeObject } from '../kube/object';
+import { quote, requestProblem } from '../kube/refcheck';
 import { groupResourceString, type GroupResource } from '../kube/resources';
 import type { Logger } from '../logging/logger';
 import { defaultConfigLoader, endpointFromKubeConfig, NO_CLUSTER_MESSAGE, type ConfigLoader } from './config';
 import type { ClusterReader } from './reader';
 import { DEFAULT_RETRY, isRetryableCode, isRetryableStatus, retryAfterMs, retryDelay, type RetryPolicy } from './retry';
 import { processRequestCounter, type RequestCounter, type Verb } from './stats';
-import { httpGet, messageOf, TransportError, type Endpoint, type HttpResponse } from './transport';
+import { formatBytes, httpGet, messageOf, TransportError, type Endpoint, type HttpResponse } from './transport';
 
+/** Deadline of one HTTP attempt (connection wait and body included), within the call's deadline. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Deadline of one call (list or get), from the moment it is made: queueing, attempts and waits. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+/** How long a failed read is answered from the cache (failing at once) before it is asked again. */
+export const DEFAULT_COOL_DOWN_MS = 1_000;
+/** Largest response body read (decoded); a larger one fails the read instead of the process. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_SOCKETS = 32;
+
+/** API groups every API server serves: a 404 for one of their resources means a wrong URL, not "not installed". */
+const BUILT_IN_GROUPS = new Set([
+    '',
+    'apps',
+    'batch',
+    'autoscaling',
+    'policy',
+    'networking.k8s.io',
+    'storage.k8s.io',
+    'rbac.authorization.k8s.io',
+    'coordination.k8s.io',
+    'discovery.k8s.io',
+    'node.k8s.io',
+    'scheduling.k8s.io',
+    'certificates.k8s.io',
+]);
 
 export interface KubeClusterOptions {
     log: Logger;
     /** Finds and loads the configuration (default: KUBECONFIG, ~/.kube/config, in-cluster). */
     loadConfig?: ConfigLoader;
-    /** Deadline of each HTTP attempt, response body included. */
+    /** Deadline of each HTTP attempt, connection wait and response body included. */
     timeoutMs?: number;
+    /** Deadline of each call (list, get), from the moment it is made, retries and waits included. */
+    deadlineMs?: number;
+    /** A failed read is not asked again for this long; callers in between get its error at once. */
+    coolDownMs?: number;
+    /** Largest response body read, decoded. */
+    maxResponseBytes?: number;
     retry?: Partial<RetryPolicy>;
     /** Waits between attempts (tests pass one that returns at once). */
     sleep?: (ms: number) => Promise<void>;
-    /** Milliseconds since the epoch (request durations, Retry-After dates). */
+    /** Milliseconds since the epoch (deadlines, cool-downs, request durations, Retry-After dates). */
     now?: () => number;
     /** Uniform in [0, 1): the backoff jitter. */
     random?: () => number;
@@ -52,20 +88,44 @@ export interface RequestTarget {
     name?: string;
 }
 
+/** One HTTP request as the retry loop sees it: where it goes, how it is counted and described. */
+interface Call {
+    verb: Verb;
+    /** The counter's resource column. */
+    counted: string;
+    namespace: string;
+    name: string;
+    path: string;
+    /** "list pods in namespace \"ns\"": the head of every error text. */
+    description: string;
+}
+
 interface FetchedList {
     items: readonly KubeObject[];
     /** "namespace/name" → object. */
     byKey: ReadonlyMap<string, KubeObject>;
 }
 
+const EMPTY_LIST: FetchedList = { items: [], byKey: new Map() };
+
 const sleepFor = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The API path of a GET (with name) or LIST (without). */
 export function apiPath(resource: GroupResource, namespace: string, name?: string): string {
-    const prefix = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
     const scope = resource.namespaced && namespace !== '' ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+    // Names come from items: one like ".." or "a/b" would make the path name another object (refcheck.ts).
+    const problem = requestProblem(resource, namespace, name);
+    if (problem) throw new PluginError('InvalidItem', `refusing to request ${groupResourceString(resource)} ${quote(name ?? '')} in namespace ${quote(namespace)}: ${problem}`);
     const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
-    return `${prefix}${scope}/${resource.resource}${tail}`;
+    return `${groupVersionPath(resource)}${scope}/${resource.resource}${tail}`;
+}
+
+function groupVersionPath(resource: GroupResource): string {
+    return resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`;
+}
+
+function groupVersion(resource: GroupResource): string {
+    return resource.group === '' ? resource.version : `${resource.group}/${resource.version}`;
 }
 
 /** "list pods in namespace \"ns\"", "get datavolumes.cdi.kubevirt.io \"dv\" in namespace \"ns\"". */
@@ -77,18 +137,35 @@ export function describeRequest(target: RequestTarget): string {
     return `${target.verb} ${object} in namespace "${target.namespace}"`;
 }
 
+function parseJson(body: Buffer): unknown {
+    try {
+        return JSON.parse(body.toString('utf8'));
+    } catch {
+        return undefined;
+    }
+}
+
+/** A Kubernetes Status body, if the body is one. */
+function statusOf(body: Buffer): Record<string, unknown> | undefined {
+    const parsed = parseJson(body);
+    return isRecord(parsed) && parsed['kind'] === 'Status' ? parsed : undefined;
+}
+
 /** The `message` of a Kubernetes Status body, if the body is one; other bodies are never quoted. */
 function statusMessage(body: Buffer): string {
-    try {
-        const parsed: unknown = JSON.parse(body.toString('utf8'));
-        if (isRecord(parsed) && parsed['kind'] === 'Status' && typeof parsed['message'] === 'string') {
-            const message = parsed['message'];
-            return message.length > 500 ? `${message.slice(0, 500)}…` : message;
-        }
-    } catch {
-        // not JSON: say nothing about it
-    }
-    return '';
+    const message = statusOf(body)?.['message'];
+    if (typeof message !== 'string') return '';
+    return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+/**
+ * The API server's answer for an absent object: a NotFound Status whose details name it. A 404 for a
+ * path the server does not serve at all has no details (or is not a Status: a proxy's page).
+ */
+function isObjectNotFound(body: Buffer, name: string): boolean {
+    const status = statusOf(body);
+    const details = status?.['details'];
+    return status?.['reason'] === 'NotFound' && isRecord(details) && details['name'] === name;
 }
 
 function withMessage(head: string, message: string): string {
@@ -111,10 +188,64 @@ function withTypeMeta(item: KubeObject, apiVersion: unknown, itemKind: string | 
     return { ...typed, ...item };
 }
 
+function seconds(ms: number): string {
+    return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+interface MemoEntry<T> {
+    promise: Promise<T>;
+    /** Set when the promise rejected: when, and with what. */
+    failure?: { at: number; error: unknown };
+}
+
+/**
+ * Answers by key, computed once: concurrent callers share the computation in flight, a value is kept
+ * for good, a failure for `coolDownMs` (callers within it get the error at once, with a note saying so;
+ * the first caller after it computes again).
+ */
+class Memo<T> {
+    private readonly entries = new Map<string, MemoEntry<T>>();
+
+    constructor(
+        private readonly now: () => number,
+        private readonly coolDownMs: number,
+    ) {}
+
+    get(key: string, compute: () => Promise<T>): Promise<T> {
+        const current = this.entries.get(key);
+        if (current) {
+            const { failure } = current;
+            if (failure === undefined) return current.promise;
+            const age = this.now() - failure.at;
+            if (age < this.coolDownMs) return Promise.reject(coolingDown(failure.error, age, this.coolDownMs));
+        }
+        const entry: MemoEntry<T> = { promise: compute() };
+        entry.promise.catch((error: unknown) => {
+            entry.failure = { at: this.now(), error };
+        });
+        this.entries.set(key, entry);
+        return entry.promise;
+    }
+
+    /** The computation for `key` if there is one (in flight, done, or failed). */
+    peek(key: string): Promise<T> | undefined {
+        return this.entries.get(key)?.promise;
+    }
+}
+
+function coolingDown(error: unknown, age: number, coolDownMs: number): unknown {
+    if (!(error instanceof PluginError)) return error;
+    return new PluginError(error.reason, `${error.detail} (${age} ms ago; not asked again before the ${coolDownMs} ms cool-down ends)`, {
+        cause: error,
+    });
+}
+
 export class KubeCluster implements ClusterReader {
     private readonly log: Logger;
     private readonly loadConfig: ConfigLoader;
     private readonly timeoutMs: number;
+    private readonly deadlineMs: number;
+    private readonly maxResponseBytes: number;
     private readonly retry: RetryPolicy;
     private readonly sleep: (ms: number) => Promise<void>;
     private readonly now: () => number;
@@ -122,19 +253,29 @@ export class KubeCluster implements ClusterReader {
     private readonly counter: RequestCounter;
     private readonly maxSockets: number;
     private endpointPromise: Promise<Endpoint> | undefined;
-    private readonly lists = new Map<string, Promise<FetchedList>>();
-    private readonly gets = new Map<string, Promise<KubeObject | undefined>>();
+    private readonly lists: Memo<FetchedList>;
+    private readonly gets: Memo<KubeObject | undefined>;
+    /** Discovery of custom resources: does the server serve this group-version-resource? */
+    private readonly served: Memo<boolean>;
+    /** Group-resources found not installed (warned about once). */
+    private readonly notInstalled = new Set<string>();
 
     constructor(options: KubeClusterOptions) {
         this.log = options.log;
         this.loadConfig = options.loadConfig ?? defaultConfigLoader();
         this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+        this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
         this.retry = { ...DEFAULT_RETRY, ...options.retry };
         this.sleep = options.sleep ?? sleepFor;
         this.now = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
         this.counter = options.counter ?? processRequestCounter;
         this.maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
+        const coolDownMs = options.coolDownMs ?? DEFAULT_COOL_DOWN_MS;
+        this.lists = new Memo(this.now, coolDownMs);
+        this.gets = new Memo(this.now, coolDownMs);
+        this.served = new Memo(this.now, coolDownMs);
     }
 
     async list(resource: GroupResource, namespace: string): Promise<readonly KubeObject[]> {
@@ -149,13 +290,7 @@ export class KubeCluster implements ClusterReader {
         }
         const listed = await this.fromLists(resource, ns, name);
         if (listed) return listed;
-        const key = `${listKey(resource, ns)}|${name}`;
-        let pending = this.gets.get(key);
-        if (!pending) {
-            pending = this.fetchOne({ verb: 'get', resource, namespace: ns, name });
-            this.gets.set(key, pending);
-        }
-        return pending;
+        return this.gets.get(`${listKey(resource, ns)}|${name}`, () => this.fetchOne({ verb: 'get', resource, namespace: ns, name }));
     }
 
     /** Closes idle connections (tests and tools; the plugin process simply exits). */
@@ -170,7 +305,7 @@ export class KubeCluster implements ClusterReader {
         const keys = [listKey(resource, namespace)];
         if (resource.namespaced) keys.push(listKey(resource, ''));
         for (const key of keys) {
-            const pending = this.lists.get(key);
+            const pending = this.lists.peek(key);
             if (!pending) continue;
             try {
                 const hit = (await pending).byKey.get(`${namespace}/${name}`);
@@ -183,18 +318,17 @@ export class KubeCluster implements ClusterReader {
     }
 
     private fetchedList(resource: GroupResource, namespace: string): Promise<FetchedList> {
-        const key = listKey(resource, namespace);
-        let pending = this.lists.get(key);
-        if (!pending) {
-            pending = this.fetchList({ verb: 'list', resource, namespace });
-            this.lists.set(key, pending);
-        }
-        return pending;
+        return this.lists.get(listKey(resource, namespace), () => this.fetchList({ verb: 'list', resource, namespace }));
     }
 
     private async fetchList(target: RequestTarget): Promise<FetchedList> {
-        const response = await this.request(target);
-        if (response === undefined) return { items: [], byKey: new Map() };
+        const deadline = this.now() + this.deadlineMs;
+        if (this.notInstalled.has(groupResourceString(target.resource))) return EMPTY_LIST;
+        const response = await this.request(this.callOf(target), deadline);
+        if (response.status === 404) {
+            await this.resolveNotFound(target, response, deadline);
+            return EMPTY_LIST;
+        }
         const parsed = this.parse(target, response);
         const rawItems = isRecord(parsed) ? parsed['items'] : undefined;
         if (!isRecord(parsed) || !(Array.isArray(rawItems) || rawItems === null)) {
@@ -211,8 +345,14 @@ export class KubeCluster implements ClusterReader {
     }
 
     private async fetchOne(target: RequestTarget): Promise<KubeObject | undefined> {
-        const response = await this.request(target);
-        if (response === undefined) return undefined;
+        const deadline = this.now() + this.deadlineMs;
+        if (this.notInstalled.has(groupResourceString(target.resource))) return undefined;
+        const response = await this.request(this.callOf(target), deadline);
+        if (response.status === 404) {
+            if (isObjectNotFound(response.body, target.name ?? '')) return undefined;
+            await this.resolveNotFound(target, response, deadline);
+            return undefined;
+        }
         const parsed = this.parse(target, response);
         if (!isRecord(parsed)) {
             throw new PluginError('Cluster', `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not an object`);
@@ -221,16 +361,100 @@ export class KubeCluster implements ClusterReader {
     }
 
     /**
+     * A 404 for the resource type itself. Built-in types are served by every API server, so the request
+     * did not reach one (a wrong server URL or path prefix, an intercepting proxy): an error. A custom
+     * resource is "not installed" only when the server's discovery says so (one warning per process);
+     * otherwise the 404 is an error too. Returns normally for "not installed".
+     */
+    private async resolveNotFound(target: RequestTarget, response: HttpResponse, deadline: number): Promise<void> {
+        const resource = groupResourceString(target.resource);
+        const head = withMessage(`cannot ${describeRequest(target)} (HTTP 404)`, statusMessage(response.body));
+        if (BUILT_IN_GROUPS.has(target.resource.group)) {
+            throw new PluginError(
+                'Cluster',
+                `${head}; ${resource} is served by every API server, so the request did not reach one: check the server URL and path prefix of the Kubernetes configuration and any proxy in between`,
+            );
+        }
+        const gv = groupVersion(target.resource);
+        const served = await this.served.get(`${gv}/${target.resource.resource}`, () => this.discover(target.resource, deadline));
+        if (served) {
+            throw new PluginError(
+                'Cluster',
+                `${head}; the API server's discovery lists ${resource} (${gv}), so the request did not reach it as sent: check the path prefix of the server URL and any proxy in between`,
+            );
+        }
+        if (!this.notInstalled.has(resource)) {
+            this.notInstalled.add(resource);
+            this.log.warn(`${resource} is not installed in the cluster (the API server does not serve ${gv}): reading it as no objects`, {
+                resource,
+                groupVersion: gv,
+            });
+        }
+    }
+
+    /**
+     * Whether the server serves the resource, from discovery: its group-version's resource list, or, when
+     * that is 404 too, the list of groups (/apis), which every API server serves. Anything else (the
+     * root 404 as well) is an error: the answers do not come from an API server.
+     */
+    private async discover(resource: GroupResource, deadline: number): Promise<boolean> {
+        const gv = groupVersion(resource);
+        const call = (path: string): Call => ({
+            verb: 'discover',
+            counted: path,
+            namespace: '',
+            name: '',
+            path,
+            description: `discover ${groupResourceString(resource)} (GET ${path})`,
+        });
+        const versionCall = call(groupVersionPath(resource));
+        const versionResponse = await this.request(versionCall, deadline);
+        if (versionResponse.status !== 404) {
+            const list = this.parseDiscovery(versionCall, versionResponse, 'APIResourceList');
+            const resources = Array.isArray(list['resources']) ? list['resources'] : [];
+            return resources.some((r: unknown) => isRecord(r) && r['name'] === resource.resource);
+        }
+        const rootCall = call('/apis');
+        const rootResponse = await this.request(rootCall, deadline);
+        if (rootResponse.status === 404) {
+            throw new PluginError(
+                'Cluster',
+                `cannot ${rootCall.description} (HTTP 404): the server does not answer API discovery, so it is not an API server as addressed: check the server URL and path prefix of the Kubernetes configuration and any proxy in between`,
+            );
+        }
+        const groups = this.parseDiscovery(rootCall, rootResponse, 'APIGroupList')['groups'];
+        return (Array.isArray(groups) ? groups : []).some(
+            (g: unknown) =>
+                isRecord(g) &&
+                g['name'] === resource.group &&
+                Array.isArray(g['versions']) &&
+                g['versions'].some((v: unknown) => isRecord(v) && v['groupVersion'] === gv),
+        );
+    }
+
+    private parseDiscovery(call: Call, response: HttpResponse, kind: string): Record<string, unknown> {
+        const parsed = parseJson(response.body);
+        if (!isRecord(parsed) || parsed['kind'] !== kind) {
+            throw new PluginError('Cluster', `cannot ${call.description} (HTTP ${response.status}): the response is not an ${kind}`);
+        }
+        return parsed;
+    }
+
+    /**
      * Objects read from the cluster only inform decisions (names, labels, phases); they are never handed
      * back to Velero as items. So the plain parser is used: the lossless one costs several times more on
-     * LISTs of thousands of objects, for numbers the plugin never reads.
+     * LISTs of thousands of objects, for numbers the plugin never reads. A body that is not JSON is
+     * described by its type and size, never quoted (the parser's message would quote it).
      */
     private parse(target: RequestTarget, response: HttpResponse): unknown {
         try {
             return JSON.parse(response.body.toString('utf8'));
-        } catch (error) {
-            const reason = messageOf(error);
-            throw new PluginError('Cluster', `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not JSON: ${reason}`);
+        } catch {
+            const type = response.headers['content-type'] ?? 'none';
+            throw new PluginError(
+                'Cluster',
+                `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not JSON (Content-Type ${type}, ${formatBytes(response.body.length)})`,
+            );
         }
     }
 
@@ -243,57 +467,85 @@ export class KubeCluster implements ClusterReader {
         return this.endpointPromise;
     }
 
-    /** One request with retries: the 2xx response, undefined for 404, or a PluginError. */
-    private async request(target: RequestTarget): Promise<HttpResponse | undefined> {
+    private callOf(target: RequestTarget): Call {
+        return {
+            verb: target.verb,
+            counted: groupResourceString(target.resource),
+            namespace: target.namespace,
+            name: target.name ?? '',
+            path: apiPath(target.resource, target.namespace, target.name),
+            description: describeRequest(target),
+        };
+    }
+
+    /**
+     * One request with retries, all before `deadline`: the 2xx or 404 response, or a PluginError. An
+     * attempt gets the attempt deadline or what is left of the call's, whichever is shorter; a retry
+     * whose wait would end past the call's deadline is not made.
+     */
+    private async request(call: Call, deadline: number): Promise<HttpResponse> {
         const endpoint = await this.endpoint();
-        const path = apiPath(target.resource, target.namespace, target.name);
-        const resource = groupResourceString(target.resource);
         for (let attempt = 1; ; attempt++) {
             const started = this.now();
-            let response: HttpResponse;
+            const left = deadline - started;
+            if (left <= 0) {
+                // Before the first attempt: loading the configuration (an exec credential plugin) took it all;
+                // later: a wait ended late.
+                const why = attempt === 1 ? `the call's deadline of ${seconds(this.deadlineMs)} passed before the first attempt` : this.outOfTime();
+                throw new PluginError('Cluster', `cannot ${call.description} (deadline${attemptsNote(attempt - 1)}): ${why}`);
+            }
+            const cut = left < this.timeoutMs;
+            let retryable: boolean;
+            let failure: () => PluginError;
+            let retryAfter: number | undefined;
             try {
-                response = await httpGet(endpoint, path, this.timeoutMs);
+                const response = await httpGet(endpoint, call.path, { timeoutMs: Math.min(this.timeoutMs, left), maxBodyBytes: this.maxResponseBytes });
+                const { status } = response;
+                this.counter.record(call.verb, call.counted, call.namespace, status, response.wireBytes);
+                this.logAttempt(call, status, started, attempt);
+                if ((status >= 200 && status <= 299) || status === 404) return response;
+                if (status === 401 || status === 403) throw forbidden(call, status, statusMessage(response.body));
+                retryable = isRetryableStatus(status);
+                if (retryable) retryAfter = retryAfterMs(response.headers['retry-after'], this.now());
+                failure = () =>
+                    new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP ${status}${attemptsNote(attempt)})`, statusMessage(response.body)));
             } catch (error) {
+                if (error instanceof PluginError) throw error;
                 if (!(error instanceof TransportError)) {
-                    const reason = messageOf(error);
-                    throw new PluginError('Cluster', `cannot ${describeRequest(target)}: the request could not be prepared: ${reason}`, {
+                    throw new PluginError('Cluster', `cannot ${call.description}: the request could not be prepared: ${messageOf(error)}`, {
                         cause: error,
                     });
                 }
-                this.counter.record(target.verb, resource, target.namespace, error.code, error.wireBytes);
-                this.logAttempt(target, error.code, started, attempt);
-                if (isRetryableCode(error.code) && attempt < this.retry.attempts) {
-                    await this.sleep(retryDelay(this.retry, attempt, this.random));
-                    continue;
+                this.counter.record(call.verb, call.counted, call.namespace, error.code, error.wireBytes);
+                this.logAttempt(call, error.code, started, attempt);
+                const head = withMessage(`cannot ${call.description} (${error.code}${attemptsNote(attempt)})`, error.message);
+                if (error.code === 'deadline' && cut) {
+                    // The attempt ran until the call's deadline: there is no time left for anything.
+                    throw new PluginError('Cluster', `${head}; ${this.outOfTime()}`, { cause: error });
                 }
-                throw new PluginError('Cluster', withMessage(`cannot ${describeRequest(target)} (${error.code}${attemptsNote(attempt)})`, error.message), {
-                    cause: error,
-                });
+                retryable = isRetryableCode(error.code);
+                failure = () => new PluginError('Cluster', head, { cause: error });
             }
-            const { status } = response;
-            this.counter.record(target.verb, resource, target.namespace, status, response.wireBytes);
-            this.logAttempt(target, status, started, attempt);
-            if (status >= 200 && status <= 299) return response;
-            if (status === 404) return undefined;
-            if (status === 401 || status === 403) throw forbidden(target, status, statusMessage(response.body));
-            if (isRetryableStatus(status) && attempt < this.retry.attempts) {
-                const header = response.headers['retry-after'];
-                await this.sleep(retryDelay(this.retry, attempt, this.random, retryAfterMs(header, this.now())));
-                continue;
+            if (!retryable || attempt >= this.retry.attempts) throw failure();
+            const wait = retryDelay(this.retry, attempt, this.random, retryAfter);
+            if (this.now() + wait >= deadline) {
+                const error = failure();
+                throw new PluginError(error.reason, `${error.detail}; ${this.outOfTime()}`, { cause: error.cause });
             }
-            throw new PluginError(
-                'Cluster',
-                withMessage(`cannot ${describeRequest(target)} (HTTP ${status}${attemptsNote(attempt)})`, statusMessage(response.body)),
-            );
+            await this.sleep(wait);
         }
     }
 
-    private logAttempt(target: RequestTarget, status: number | string, started: number, attempt: number): void {
+    private outOfTime(): string {
+        return `the call's deadline of ${seconds(this.deadlineMs)} leaves no time for another attempt`;
+    }
+
+    private logAttempt(call: Call, status: number | string, started: number, attempt: number): void {
         this.log.debug('API request', {
-            verb: target.verb,
-            resource: groupResourceString(target.resource),
-            namespace: target.namespace,
-            name: target.name ?? '',
+            verb: call.verb,
+            resource: call.counted,
+            namespace: call.namespace,
+            name: call.name,
             status,
             ms: this.now() - started,
             ...(attempt > 1 ? { attempt } : {}),
@@ -305,16 +557,14 @@ function attemptsNote(attempt: number): string {
     return attempt > 1 ? `, ${attempt} attempts` : '';
 }
 
-function forbidden(target: RequestTarget, status: number, message: string): PluginError {
-    const head = withMessage(`cannot ${describeRequest(target)} (HTTP ${status})`, message);
+function forbidden(call: Call, status: number, message: string): PluginError {
+    const head = withMessage(`cannot ${call.description} (HTTP ${status})`, message);
     if (status === 401) {
         return new PluginError(
             'Forbidden',
             `unauthorized: ${head}; check the plugin's credentials (service account token or kubeconfig user)`,
         );
     }
-    return new PluginError(
-        'Forbidden',
-        `forbidden: ${head}; grant the plugin's identity "${target.verb}" on ${groupResourceString(target.resource)} (see manifests/rbac)`,
-    );
+    const grant = call.verb === 'discover' ? `"get" on the non-resource URL ${call.path}` : `"${call.verb}" on ${call.counted}`;
+    return new PluginError('Forbidden', `forbidden: ${head}; grant the plugin's identity ${grant} (see manifests/rbac)`);
 }

@@ -1,7 +1,7 @@
 /**
  * The process-wide cluster reader, created on first use so that start-up never touches the Kubernetes
  * client (Velero starts a fresh plugin process for every backup and restore). Creating the reader is
- * cheap too: @kubernetes/client-node is imported by the reader's first request, not here.
+ * cheap too: the configuration is found and parsed by the reader's first request, not here.
  */
 import type { Logger } from '../logging/logger';
 import { defaultConfigLoader, SERVICE_ACCOUNT_DIR, type ExplicitConfig } from './config';

@@ -4,7 +4,8 @@
  * retries included; a request that never reached the network (no configuration) does not.
  */
 
-export type Verb = 'get' | 'list';
+/** "discover": a discovery request (/apis, /apis/<group>/<version>) made to tell "not installed" from a wrong URL. */
+export type Verb = 'get' | 'list' | 'discover';
 
 export interface RequestStat {
     verb: Verb;

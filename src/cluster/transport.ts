@@ -48,64 +48,142 @@ export function messageOf(error: unknown): string {
     return String(error);
 }
 
-export async function httpGet(endpoint: Endpoint, path: string, timeoutMs: number): Promise<HttpResponse> {
-    const options = await endpoint.requestOptions();
-    const url = new URL(endpoint.server + path);
-    const request = url.protocol === 'http:' ? http.request : https.request;
-    return new Promise<HttpResponse>((resolve, reject) => {
+export interface GetOptions {
+    /**
+     * Milliseconds from this call until the response must be complete: preparing the credentials, waiting
+     * for a free connection (the agent's maxSockets), connecting and reading the body are all inside it.
+     */
+    timeoutMs: number;
+    /** A larger body (decoded, or announced by Content-Length) fails with code "too-large". */
+    maxBodyBytes: number;
+}
+
+/** "12 MiB", "512 KiB", "300 bytes". */
+export function formatBytes(bytes: number): string {
+    if (bytes >= 1024 * 1024) return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB`;
+    if (bytes >= 1024) return `${Math.round(bytes / 1024)} KiB`;
+    return `${bytes} bytes`;
+}
+
+export function httpGet(endpoint: Endpoint, path: string, options: GetOptions): Promise<HttpResponse> {
+    const { timeoutMs, maxBodyBytes } = options;
+    return new Promise<HttpResponse>((resolvePromise, rejectPromise) => {
+        // Listeners outlive the request (a keep-alive socket, its parser). Once settled they must not
+        // reach the promise, whose value holds the whole body: drop the references (measured: the
+        // 1,000-VM backup's peak RSS 123 -> 114 MiB, docs/bench/2026-12-02-experiment-transport-release-body-1000.txt).
+        let settle: { resolve: (r: HttpResponse) => void; reject: (e: unknown) => void } | undefined = {
+            resolve: resolvePromise,
+            reject: rejectPromise,
+        };
+        const resolve = (r: HttpResponse): void => {
+            settle?.resolve(r);
+            settle = undefined;
+        };
+        const reject = (e: unknown): void => {
+            settle?.reject(e);
+            settle = undefined;
+        };
         let settled = false;
         let wireBytes = 0;
+        let bodyBytes = 0;
+        let phase: 'preparing' | 'queued' | 'waiting' | 'reading' = 'preparing';
+        let req: http.ClientRequest | undefined;
         const fail = (error: unknown): void => {
             if (settled) return;
             settled = true;
             clearTimeout(timer);
+            req?.destroy();
             reject(error instanceof TransportError ? error : new TransportError(codeOf(error), messageOf(error), wireBytes));
         };
-        const req = request(
-            url,
-            {
-                ...options,
-                method: 'GET',
-                headers: {
-                    ...options.headers,
-                    Accept: 'application/json',
-                    'Accept-Encoding': 'gzip',
-                    'User-Agent': 'kubevirt-velero-plugin',
-                },
-            },
-            (res) => {
-                const chunks: Buffer[] = [];
-                res.on('data', (chunk: Buffer) => {
-                    wireBytes += chunk.length;
-                });
-                let body: Readable = res;
-                if ((res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
-                    const gunzip = createGunzip();
-                    gunzip.on('error', fail);
-                    body = res.pipe(gunzip);
-                }
-                body.on('data', (chunk: Buffer) => chunks.push(chunk));
-                body.on('end', () => {
-                    if (settled) return;
-                    settled = true;
-                    clearTimeout(timer);
-                    resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), wireBytes });
-                });
-                res.on('error', fail);
-                res.on('aborted', () => fail(new TransportError('ECONNRESET', 'the connection closed before the response ended', wireBytes)));
-            },
-        );
-        // The deadline runs from the moment the request has a connection (new or reused), so requests
-        // queued behind the agent's connection limit are not charged for the wait.
-        let timer: NodeJS.Timeout | undefined;
-        req.once('socket', () => {
+        // The deadline runs from this call: a request queued behind the agent's connection limit, or
+        // waiting for an exec credential plugin, is charged for the wait.
+        const timer = setTimeout(() => {
+            const where = {
+                preparing: 'the credentials were not ready',
+                queued: 'still queued for a connection (all connections to the API server are busy)',
+                waiting: 'no response headers',
+                reading: `the body was incomplete (${formatBytes(wireBytes)} received)`,
+            }[phase];
+            fail(new TransportError('deadline', `no complete response within ${timeoutMs} ms: ${where}`, wireBytes));
+        }, timeoutMs);
+        // A failure before anything was sent (credentials, URL) is not a TransportError: never retried.
+        const unprepared = (error: unknown): void => {
             if (settled) return;
-            timer = setTimeout(() => {
-                fail(new TransportError('deadline', `no response within ${timeoutMs} ms`, wireBytes));
-                req.destroy();
-            }, timeoutMs);
-        });
-        req.on('error', fail);
-        req.end();
+            settled = true;
+            clearTimeout(timer);
+            reject(error instanceof Error ? error : new Error(messageOf(error)));
+        };
+        const send = (requestOptions: https.RequestOptions): void => {
+            if (settled) return;
+            const url = new URL(endpoint.server + path);
+            const request = url.protocol === 'http:' ? http.request : https.request;
+            phase = 'queued';
+            req = request(
+                url,
+                {
+                    ...requestOptions,
+                    method: 'GET',
+                    headers: {
+                        ...requestOptions.headers,
+                        Accept: 'application/json',
+                        'Accept-Encoding': 'gzip',
+                        'User-Agent': 'kubevirt-velero-plugin',
+                    },
+                },
+                (res) => {
+                    phase = 'reading';
+                    const tooLarge = (): TransportError =>
+                        new TransportError('too-large', `the response is larger than the ${formatBytes(maxBodyBytes)} limit`, wireBytes);
+                    const announced = Number(res.headers['content-length'] ?? NaN);
+                    const gzip = (res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip';
+                    if (!gzip && announced > maxBodyBytes) {
+                        fail(tooLarge());
+                        return;
+                    }
+                    const chunks: Buffer[] = [];
+                    res.on('data', (chunk: Buffer) => {
+                        wireBytes += chunk.length;
+                    });
+                    let body: Readable = res;
+                    if (gzip) {
+                        const gunzip = createGunzip();
+                        gunzip.on('error', fail);
+                        body = res.pipe(gunzip);
+                    }
+                    body.on('data', (chunk: Buffer) => {
+                        if (settled) return;
+                        bodyBytes += chunk.length;
+                        // Decoded size: a small gzip body may inflate without bound.
+                        if (bodyBytes > maxBodyBytes) {
+                            fail(tooLarge());
+                            return;
+                        }
+                        chunks.push(chunk);
+                    });
+                    body.on('end', () => {
+                        if (settled) return;
+                        settled = true;
+                        clearTimeout(timer);
+                        const whole = Buffer.concat(chunks);
+                        chunks.length = 0;
+                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, wireBytes });
+                    });
+                    res.on('error', fail);
+                    res.on('aborted', () => fail(new TransportError('ECONNRESET', 'the connection closed before the response ended', wireBytes)));
+                },
+            );
+            req.once('socket', () => {
+                if (phase === 'queued') phase = 'waiting';
+            });
+            req.on('error', fail);
+            req.end();
+        };
+        endpoint.requestOptions().then((requestOptions) => {
+            try {
+                send(requestOptions);
+            } catch (error) {
+                unprepared(error);
+            }
+        }, unprepared);
     });
 }

@@ -24,8 +24,11 @@ export function replicaSetVmis(vmirs: KubeObject, view: ClusterView): KubeObject
     return withLabel(view.list(R.vmis, namespaceOf(vmirs)), LABEL.vmReplicaSet, nameOf(vmirs));
 }
 
+/** Field text of launcher pod refs: they come from a LIST, not from the item. */
+export const LAUNCHER_POD_ORIGIN = 'launcher pods of the VMI (label kubevirt.io/created-by)';
+
 export function podRefs(out: ObjectRef[], vmi: KubeObject, view: ClusterView): void {
-    for (const pod of launcherPods(vmi, view)) push(out, R.pods, namespaceOf(vmi), nameOf(pod));
+    for (const pod of launcherPods(vmi, view)) push(out, R.pods, namespaceOf(vmi), nameOf(pod), LAUNCHER_POD_ORIGIN);
 }
 
 /**
@@ -36,11 +39,11 @@ export function vmBackupGraph(vm: KubeObject, view: ClusterView): ObjectRef[] {
     const ns = namespaceOf(vm);
     const out = instancetypeRefs(vm);
     if (vmCreated(vm)) {
-        push(out, R.vmis, ns, nameOf(vm));
+        push(out, R.vmis, ns, nameOf(vm), 'metadata.name (status.created)');
         const vmi = view.get(R.vmis, ns, nameOf(vm));
         if (vmi) podRefs(out, vmi, view);
     }
-    out.push(...vmiSpecGraph(pathGet(vm, ['spec', 'template', 'spec']), { namespace: ns, view, backendOwner: nameOf(vm) }));
+    out.push(...vmiSpecGraph(pathGet(vm, ['spec', 'template', 'spec']), { namespace: ns, view, field: 'spec.template.spec', backendOwner: nameOf(vm) }));
     return uniqueRefs(out);
 }
 
@@ -48,7 +51,7 @@ export function vmBackupGraph(vm: KubeObject, view: ClusterView): ObjectRef[] {
 export function vmiBackupGraph(vmi: KubeObject, view: ClusterView): ObjectRef[] {
     const out: ObjectRef[] = [];
     podRefs(out, vmi, view);
-    out.push(...vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, backendOwner: nameOf(vmi) }));
+    out.push(...vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, field: 'spec', backendOwner: nameOf(vmi) }));
     return uniqueRefs(out);
 }
 
@@ -60,24 +63,26 @@ export function vmirsBackupGraph(vmirs: KubeObject, view: ClusterView): ObjectRe
     const ns = namespaceOf(vmirs);
     const out: ObjectRef[] = [];
     for (const vmi of replicaSetVmis(vmirs, view)) {
-        push(out, R.vmis, ns, nameOf(vmi));
+        const origin = `VMI ${nameOf(vmi)} of the replica set`;
+        push(out, R.vmis, ns, nameOf(vmi), `VMIs labelled ${LABEL.vmReplicaSet}=metadata.name`);
         podRefs(out, vmi, view);
-        out.push(...vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: ns, view, backendOwner: nameOf(vmi) }));
+        const graph = vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: ns, view, field: `spec (of ${origin})`, backendOwner: nameOf(vmi) });
+        out.push(...graph);
     }
-    out.push(...vmiSpecGraph(pathGet(vmirs, ['spec', 'template', 'spec']), { namespace: ns, view }));
+    out.push(...vmiSpecGraph(pathGet(vmirs, ['spec', 'template', 'spec']), { namespace: ns, view, field: 'spec.template.spec' }));
     return uniqueRefs(out);
 }
 
 /** DataVolume: its PVC (same name), only when the DataVolume item is Succeeded. */
 export function dataVolumeBackupGraph(dv: KubeObject): ObjectRef[] {
     const out: ObjectRef[] = [];
-    if (str(dv, ['status', 'phase']) === 'Succeeded') push(out, R.pvcs, namespaceOf(dv), nameOf(dv));
+    if (str(dv, ['status', 'phase']) === 'Succeeded') push(out, R.pvcs, namespaceOf(dv), nameOf(dv), 'metadata.name');
     return out;
 }
 
 /** PVC: the DataVolume that owns it (ownerReference kind DataVolume, group cdi.kubevirt.io), if any. */
 export function pvcBackupGraph(pvc: KubeObject): ObjectRef[] {
     const out: ObjectRef[] = [];
-    push(out, R.dataVolumes, namespaceOf(pvc), owningDataVolume(pvc) ?? '');
+    push(out, R.dataVolumes, namespaceOf(pvc), owningDataVolume(pvc) ?? '', 'metadata.ownerReferences (DataVolume)');
     return out;
 }

@@ -21,9 +21,24 @@ export function isTrue(value: unknown, path: readonly (string | number)[]): bool
     return pathGet(value, path) === true;
 }
 
-/** Appends a reference in the source object's namespace; empty names are dropped. */
-export function push(out: ObjectRef[], resource: GroupResource, namespace: string, name: string): void {
-    if (name) out.push(ref(resource, namespace, name));
+/**
+ * Appends a reference in the source object's namespace; empty names are dropped. `field` says where the
+ * name came from (a field path of the item, or the cluster read), for the log line that reports an
+ * invalid reference (src/kube/refcheck.ts).
+ */
+export function push(out: ObjectRef[], resource: GroupResource, namespace: string, name: string, field: string): void {
+    if (name) out.push(ref(resource, namespace, name, field));
+}
+
+/** The records of an array field with their index; non-array values and non-record entries are skipped. */
+export function indexedRecords(value: unknown, path: readonly (string | number)[]): [Record<string, unknown>, number][] {
+    const found = pathGet(value, path);
+    if (!Array.isArray(found)) return [];
+    const out: [Record<string, unknown>, number][] = [];
+    found.forEach((entry: unknown, index) => {
+        if (isRecord(entry)) out.push([entry, index]);
+    });
+    return out;
 }
 
 export function byName(a: KubeObject, b: KubeObject): number {

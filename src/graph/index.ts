@@ -3,7 +3,9 @@
  * its namespace, to the ordered, de-duplicated list of objects that must travel with it.
  *
  * Every reference uses the source object's namespace; nothing cluster-scoped or cross-namespace is ever
- * emitted. Malformed input (null spec, missing template, volumes not an array, unknown volume types)
+ * emitted. Names are copied from the item as they are and each reference carries the field it came from:
+ * src/plugin/adapter.ts checks every reference against src/kube/refcheck.ts before Velero sees it
+ * (docs/decisions/007-trust-model.md). Malformed input (null spec, missing template, volumes not an array, unknown volume types)
  * yields fewer edges, never an exception: the actions decide what is an error.
  */
 import type { KubeObject } from '../kube/object';
@@ -27,6 +29,7 @@ export {
     vmirsBackupGraph,
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
+export { poolBackupGraph, poolOwner, poolRestoreGraph, poolVms, templateSourceGraph } from './template';
 export { itemBlockGraph, podItemBlockGraph } from './itemblock';
 export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';

@@ -46,9 +46,11 @@ function matcherRefs(out: ObjectRef[], vm: KubeObject, m: Matcher): void {
     const ns = namespaceOf(vm);
     // An empty kind means the cluster-scoped default (VirtualMachineCluster{Instancetype,Preference}).
     if (str(vm, ['spec', m.spec, 'kind']).toLowerCase() === m.namespacedKind) {
-        push(out, m.resource, ns, str(vm, ['spec', m.spec, 'name']));
+        push(out, m.resource, ns, str(vm, ['spec', m.spec, 'name']), `spec.${m.spec}.name`);
     }
-    push(out, R.controllerRevisions, ns, revisionName(vm, m.spec));
+    const fromStatus = str(vm, ['status', m.status, 'controllerRevisionRef', 'name']) !== '';
+    const field = fromStatus ? `status.${m.status}.controllerRevisionRef.name` : `spec.${m.spec}.revisionName`;
+    push(out, R.controllerRevisions, ns, revisionName(vm, m.spec), field);
 }
 
 /** Instancetype object + revision, then preference object + revision. */

@@ -14,7 +14,7 @@ import { vmiSpecStorage } from './volumes';
 
 function vmiBlock(out: ObjectRef[], vmi: KubeObject, view: ClusterView): void {
     podRefs(out, vmi, view);
-    out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, backendOwner: nameOf(vmi) }));
+    out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, field: `spec of VMI ${nameOf(vmi)}`, backendOwner: nameOf(vmi) }));
 }
 
 /**
@@ -28,11 +28,12 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
     switch (obj.kind) {
         case KIND.vm: {
             const vmi = vmCreated(obj) ? view.get(R.vmis, ns, nameOf(obj)) : undefined;
-            if (vmCreated(obj)) push(out, R.vmis, ns, nameOf(obj));
+            if (vmCreated(obj)) push(out, R.vmis, ns, nameOf(obj), 'metadata.name (status.created)');
             if (vmi) podRefs(out, vmi, view);
-            out.push(...vmiSpecStorage(pathGet(obj, ['spec', 'template', 'spec']), { namespace: ns, view, backendOwner: nameOf(obj) }));
+            const template = { namespace: ns, view, field: 'spec.template.spec', backendOwner: nameOf(obj) };
+            out.push(...vmiSpecStorage(pathGet(obj, ['spec', 'template', 'spec']), template));
             // Volumes hotplugged without being persisted to the template exist only in the VMI's spec.
-            if (vmi) out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: ns, view, backendOwner: nameOf(obj) }));
+            if (vmi) out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { ...template, field: `spec of VMI ${nameOf(vmi)}` }));
             break;
         }
         case KIND.vmi:
@@ -40,7 +41,7 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
             break;
         case KIND.vmirs:
             for (const vmi of replicaSetVmis(obj, view)) {
-                push(out, R.vmis, ns, nameOf(vmi));
+                push(out, R.vmis, ns, nameOf(vmi), `VMIs labelled ${LABEL.vmReplicaSet}=metadata.name`);
                 vmiBlock(out, vmi, view);
             }
             break;
@@ -87,16 +88,16 @@ export function podItemBlockGraph(pod: KubeObject, view: ClusterView): ObjectRef
     if (role === 'hotplug-disk') {
         const owner = ownerReferencesOf(pod).find((o) => o.kind === 'Pod' && o.name);
         launcher = owner?.name ? view.get(R.pods, ns, owner.name) : undefined;
-        if (launcher) push(out, R.pods, ns, nameOf(launcher));
+        if (launcher) push(out, R.pods, ns, nameOf(launcher), 'metadata.ownerReferences (Pod)');
     } else if (role !== 'virt-launcher') {
         return [];
     }
     const vmi = launcher ? vmiOfLauncher(launcher, view) : undefined;
     if (!vmi) return uniqueRefs(out);
     const vm = owningVmName(vmi);
-    if (vm) push(out, R.vms, ns, vm);
-    push(out, R.vmis, ns, nameOf(vmi));
+    if (vm) push(out, R.vms, ns, vm, `metadata.ownerReferences (VirtualMachine) of VMI ${nameOf(vmi)}`);
+    push(out, R.vmis, ns, nameOf(vmi), `metadata.annotations[${ANN.domain}]`);
     podRefs(out, vmi, view);
-    out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: ns, view, backendOwner: vm ?? nameOf(vmi) }));
+    out.push(...vmiSpecStorage(pathGet(vmi, ['spec']), { namespace: ns, view, field: `spec of VMI ${nameOf(vmi)}`, backendOwner: vm ?? nameOf(vmi) }));
     return uniqueRefs(out.filter((r) => !(r.resource === 'pods' && r.name === nameOf(pod))));
 }

@@ -5,13 +5,19 @@
  * the restore graph on the backed-up VM or VMI as compact text, and the restore actions read it back.
  * Entries are `<resource>[.<group>]/<name>` in the object's own namespace.
  */
+import { ANN } from '../kube/annotations';
 import { groupResourceString, type ObjectRef } from '../kube/resources';
 
 export function encodeRefs(refs: readonly ObjectRef[]): string {
     return JSON.stringify(refs.map((r) => `${groupResourceString(r)}/${r.name}`));
 }
 
-/** The recorded refs, or undefined when the text is absent or not a recording of ours. */
+/**
+ * The recorded refs, or undefined when the text is absent or not a recording of ours. The recording is a
+ * hint, not a fact: it travels inside the item, which anyone who can edit the VM (or the backup) controls.
+ * The refs carry their entry as `field`; the adapter drops every one that the rules of
+ * src/kube/refcheck.ts do not allow (docs/decisions/007-trust-model.md).
+ */
 export function decodeRefs(text: string | undefined, namespace: string): ObjectRef[] | undefined {
     if (text === undefined) return undefined;
     let entries: unknown;
@@ -22,7 +28,7 @@ export function decodeRefs(text: string | undefined, namespace: string): ObjectR
     }
     if (!Array.isArray(entries)) return undefined;
     const refs: ObjectRef[] = [];
-    for (const entry of entries) {
+    for (const [index, entry] of entries.entries()) {
         if (typeof entry !== 'string') return undefined;
         const slash = entry.indexOf('/');
         const groupResource = entry.slice(0, slash);
@@ -31,7 +37,7 @@ export function decodeRefs(text: string | undefined, namespace: string): ObjectR
         const dot = groupResource.indexOf('.');
         const resource = dot < 0 ? groupResource : groupResource.slice(0, dot);
         const group = dot < 0 ? '' : groupResource.slice(dot + 1);
-        refs.push({ group, resource, namespace, name });
+        refs.push({ group, resource, namespace, name, field: `metadata.annotations[${ANN.restoreGraph}][${index}]` });
     }
     return refs;
 }

@@ -13,11 +13,11 @@ import { vmiSpecGraph } from './volumes';
 /** VM: instancetype and preference (objects if namespaced, ControllerRevisions), then the template's graph. */
 export function vmRestoreGraph(vm: KubeObject, view: ClusterView): ObjectRef[] {
     const out = instancetypeRefs(vm);
-    out.push(...vmiSpecGraph(pathGet(vm, ['spec', 'template', 'spec']), { namespace: namespaceOf(vm), view, backendOwner: nameOf(vm) }));
+    out.push(...vmiSpecGraph(pathGet(vm, ['spec', 'template', 'spec']), { namespace: namespaceOf(vm), view, field: 'spec.template.spec', backendOwner: nameOf(vm) }));
     return uniqueRefs(out);
 }
 
 /** VMI: the graph of its spec only. */
 export function vmiRestoreGraph(vmi: KubeObject, view: ClusterView): ObjectRef[] {
-    return uniqueRefs(vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, backendOwner: nameOf(vmi) }));
+    return uniqueRefs(vmiSpecGraph(pathGet(vmi, ['spec']), { namespace: namespaceOf(vmi), view, field: 'spec', backendOwner: nameOf(vmi) }));
 }

@@ -10,7 +10,7 @@ import { LABEL } from '../kube/annotations';
 import { isRecord, nameOf, ownerReferencesOf, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { R } from '../kube/resources';
-import { isTrue, push, records, str, withLabel } from './common';
+import { indexedRecords, isTrue, push, str, withLabel } from './common';
 import type { ClusterView } from './view';
 
 /** Prefix of the legacy (KubeVirt < 1.4, unlabelled) backend-storage PVC name: persistent-state-for-<vm>. */
@@ -21,6 +21,8 @@ const CDI_GROUP = 'cdi.kubevirt.io';
 export interface SpecContext {
     namespace: string;
     view: ClusterView;
+    /** Path of the VMI spec inside the item ("spec", "spec.template.spec"), for the refs' `field`. */
+    field: string;
     /**
      * Name the backend-storage PVC belongs to (the VM name, or the VMI name for a VMI). Undefined skips
      * the backend PVC (a VMIRS template has no state of its own).
@@ -38,52 +40,52 @@ export function owningDataVolume(pvc: KubeObject): string | undefined {
 }
 
 /** PVC claim → the claim, then the DataVolume owning it when the view knows the PVC. */
-function claimRefs(out: ObjectRef[], claimName: string, ctx: SpecContext): void {
-    push(out, R.pvcs, ctx.namespace, claimName);
+function claimRefs(out: ObjectRef[], claimName: string, ctx: SpecContext, field: string): void {
+    push(out, R.pvcs, ctx.namespace, claimName, field);
     if (!claimName) return;
     const pvc = ctx.view.get(R.pvcs, ctx.namespace, claimName);
     const dv = pvc ? owningDataVolume(pvc) : undefined;
-    if (dv) push(out, R.dataVolumes, ctx.namespace, dv);
+    if (dv) push(out, R.dataVolumes, ctx.namespace, dv, `ownerReferences of the PVC named by ${field}`);
 }
 
-/** DataVolumes and PVCs of one volume (the only kinds an ItemBlock needs). */
-function volumeStorageRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: SpecContext): boolean {
+/** DataVolumes and PVCs of one volume (the only kinds an ItemBlock needs); `at` is the volume's path. */
+function volumeStorageRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: SpecContext, at: string): boolean {
     const ns = ctx.namespace;
     if (isRecord(volume.dataVolume)) {
         const name = str(volume, ['dataVolume', 'name']);
-        push(out, R.dataVolumes, ns, name);
-        push(out, R.pvcs, ns, name);
+        push(out, R.dataVolumes, ns, name, `${at}.dataVolume.name`);
+        push(out, R.pvcs, ns, name, `${at}.dataVolume.name`);
         return true;
     }
     if (isRecord(volume.persistentVolumeClaim)) {
-        claimRefs(out, str(volume, ['persistentVolumeClaim', 'claimName']), ctx);
+        claimRefs(out, str(volume, ['persistentVolumeClaim', 'claimName']), ctx, `${at}.persistentVolumeClaim.claimName`);
         return true;
     }
     if (isRecord(volume.memoryDump)) {
-        push(out, R.pvcs, ns, str(volume, ['memoryDump', 'claimName']));
+        push(out, R.pvcs, ns, str(volume, ['memoryDump', 'claimName']), `${at}.memoryDump.claimName`);
         return true;
     }
     return false;
 }
 
 /** Everything one volume refers to. Unknown or malformed volume sources add nothing. */
-function volumeRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: SpecContext): void {
-    if (volumeStorageRefs(out, volume, ctx)) return;
+function volumeRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: SpecContext, at: string): void {
+    if (volumeStorageRefs(out, volume, ctx, at)) return;
     const ns = ctx.namespace;
     if (isRecord(volume.configMap)) {
-        push(out, R.configMaps, ns, str(volume, ['configMap', 'name']));
+        push(out, R.configMaps, ns, str(volume, ['configMap', 'name']), `${at}.configMap.name`);
     } else if (isRecord(volume.secret)) {
-        push(out, R.secrets, ns, str(volume, ['secret', 'secretName']));
+        push(out, R.secrets, ns, str(volume, ['secret', 'secretName']), `${at}.secret.secretName`);
     } else if (isRecord(volume.serviceAccount)) {
-        push(out, R.serviceAccounts, ns, str(volume, ['serviceAccount', 'serviceAccountName']));
+        push(out, R.serviceAccounts, ns, str(volume, ['serviceAccount', 'serviceAccountName']), `${at}.serviceAccount.serviceAccountName`);
     } else if (isRecord(volume.cloudInitNoCloud) || isRecord(volume.cloudInitConfigDrive)) {
         const source = isRecord(volume.cloudInitNoCloud) ? 'cloudInitNoCloud' : 'cloudInitConfigDrive';
         // The user-data secret reference is serialised as `secretRef`.
-        push(out, R.secrets, ns, str(volume, [source, 'secretRef', 'name']));
-        push(out, R.secrets, ns, str(volume, [source, 'networkDataSecretRef', 'name']));
+        push(out, R.secrets, ns, str(volume, [source, 'secretRef', 'name']), `${at}.${source}.secretRef.name`);
+        push(out, R.secrets, ns, str(volume, [source, 'networkDataSecretRef', 'name']), `${at}.${source}.networkDataSecretRef.name`);
     } else if (isRecord(volume.sysprep)) {
-        push(out, R.configMaps, ns, str(volume, ['sysprep', 'configMap', 'name']));
-        push(out, R.secrets, ns, str(volume, ['sysprep', 'secret', 'name']));
+        push(out, R.configMaps, ns, str(volume, ['sysprep', 'configMap', 'name']), `${at}.sysprep.configMap.name`);
+        push(out, R.secrets, ns, str(volume, ['sysprep', 'secret', 'name']), `${at}.sysprep.secret.name`);
     }
 }
 
@@ -107,14 +109,16 @@ export function backendPvcNames(owner: string, namespace: string, view: ClusterV
 
 function backendRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
     if (ctx.backendOwner === undefined || !hasPersistentState(spec)) return;
-    for (const name of backendPvcNames(ctx.backendOwner, ctx.namespace, ctx.view)) push(out, R.pvcs, ctx.namespace, name);
+    const field = `backend-storage PVC of metadata.name (${LABEL.persistentStateFor}; ${ctx.field}.domain keeps TPM/EFI state)`;
+    for (const name of backendPvcNames(ctx.backendOwner, ctx.namespace, ctx.view)) push(out, R.pvcs, ctx.namespace, name, field);
 }
 
 /** Both kinds of credential secrets are followed, also when one entry sets both. */
 function credentialRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
-    for (const entry of records(spec, ['accessCredentials'])) {
-        push(out, R.secrets, ctx.namespace, str(entry, ['sshPublicKey', 'source', 'secret', 'secretName']));
-        push(out, R.secrets, ctx.namespace, str(entry, ['userPassword', 'source', 'secret', 'secretName']));
+    for (const [entry, i] of indexedRecords(spec, ['accessCredentials'])) {
+        const at = `${ctx.field}.accessCredentials[${i}]`;
+        push(out, R.secrets, ctx.namespace, str(entry, ['sshPublicKey', 'source', 'secret', 'secretName']), `${at}.sshPublicKey.source.secret.secretName`);
+        push(out, R.secrets, ctx.namespace, str(entry, ['userPassword', 'source', 'secret', 'secretName']), `${at}.userPassword.source.secret.secretName`);
     }
 }
 
@@ -131,16 +135,16 @@ export function nadName(networkName: string, namespace: string): string | undefi
 }
 
 function networkRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
-    for (const network of records(spec, ['networks'])) {
+    for (const [network, i] of indexedRecords(spec, ['networks'])) {
         const name = nadName(str(network, ['multus', 'networkName']), ctx.namespace);
-        if (name) push(out, R.networkAttachmentDefinitions, ctx.namespace, name);
+        if (name) push(out, R.networkAttachmentDefinitions, ctx.namespace, name, `${ctx.field}.networks[${i}].multus.networkName`);
     }
 }
 
 /** The full graph of a VMI spec: volumes, backend PVC, access credentials, NADs. */
 export function vmiSpecGraph(spec: unknown, ctx: SpecContext): ObjectRef[] {
     const out: ObjectRef[] = [];
-    for (const volume of records(spec, ['volumes'])) volumeRefs(out, volume, ctx);
+    for (const [volume, i] of indexedRecords(spec, ['volumes'])) volumeRefs(out, volume, ctx, `${ctx.field}.volumes[${i}]`);
     backendRefs(out, spec, ctx);
     credentialRefs(out, spec, ctx);
     networkRefs(out, spec, ctx);
@@ -150,7 +154,7 @@ export function vmiSpecGraph(spec: unknown, ctx: SpecContext): ObjectRef[] {
 /** Only the storage of a VMI spec: DataVolumes and PVCs of its volumes, then the backend PVC. */
 export function vmiSpecStorage(spec: unknown, ctx: SpecContext): ObjectRef[] {
     const out: ObjectRef[] = [];
-    for (const volume of records(spec, ['volumes'])) volumeStorageRefs(out, volume, ctx);
+    for (const [volume, i] of indexedRecords(spec, ['volumes'])) volumeStorageRefs(out, volume, ctx, `${ctx.field}.volumes[${i}]`);
     backendRefs(out, spec, ctx);
     return out;
 }

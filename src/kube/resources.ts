@@ -12,6 +12,9 @@ export const KIND = {
     dataVolume: 'DataVolume',
     pvc: 'PersistentVolumeClaim',
     volumeSnapshot: 'VolumeSnapshot',
+    vmPool: 'VirtualMachinePool',
+    vmTemplate: 'VirtualMachineTemplate',
+    vmTemplateRequest: 'VirtualMachineTemplateRequest',
 } as const;
 
 export interface GroupResource {
@@ -27,6 +30,12 @@ export interface ObjectRef {
     resource: string;
     namespace: string;
     name: string;
+    /**
+     * Where the reference came from, for log lines about it: the field of the item
+     * (`spec.template.spec.volumes[2].secret.secretName`) or the cluster read that produced it. Never sent
+     * to Velero (the adapter copies only the four fields above).
+     */
+    field?: string;
 }
 
 function gr(group: string, resource: string, version: string, namespaced = true): GroupResource {
@@ -50,10 +59,15 @@ export const R = {
     clusterInstancetypes: gr('instancetype.kubevirt.io', 'virtualmachineclusterinstancetypes', 'v1beta1', false),
     clusterPreferences: gr('instancetype.kubevirt.io', 'virtualmachineclusterpreferences', 'v1beta1', false),
     networkAttachmentDefinitions: gr('k8s.cni.cncf.io', 'network-attachment-definitions', 'v1'),
+    vmPools: gr('pool.kubevirt.io', 'virtualmachinepools', 'v1beta1'),
+    vmTemplates: gr('template.kubevirt.io', 'virtualmachinetemplates', 'v1beta1'),
+    vmTemplateRequests: gr('template.kubevirt.io', 'virtualmachinetemplaterequests', 'v1beta1'),
 } as const;
 
-export function ref(resource: GroupResource, namespace: string, name: string): ObjectRef {
-    return { group: resource.group, resource: resource.resource, namespace: resource.namespaced ? namespace : '', name };
+export function ref(resource: GroupResource, namespace: string, name: string, field?: string): ObjectRef {
+    const out: ObjectRef = { group: resource.group, resource: resource.resource, namespace: resource.namespaced ? namespace : '', name };
+    if (field !== undefined) out.field = field;
+    return out;
 }
 
 /** "persistentvolumeclaims" or "datavolumes.cdi.kubevirt.io": Velero's GroupResource.String(). */

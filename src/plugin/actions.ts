@@ -6,13 +6,18 @@ import type { Logger } from '../logging/logger';
 import type { ActionDeclaration } from '../protocol/types';
 import { dataVolumeBackupAction } from '../backup/datavolume';
 import { podItemBlockAction, vmItemBlockAction } from '../backup/itemblock';
+import { vmPoolBackupAction } from '../backup/pool';
 import { pvcBackupAction } from '../backup/pvc';
+import { vmTemplateBackupAction } from '../backup/template';
 import { vmBackupAction } from '../backup/vm';
 import { vmiBackupAction } from '../backup/vmi';
 import { volumeSnapshotBackupAction } from '../backup/volumesnapshot';
 import { dataVolumeRestoreAction } from '../restore/datavolume';
+import { nadRestoreAction } from '../restore/nad';
 import { podRestoreAction } from '../restore/pod';
+import { vmPoolRestoreAction } from '../restore/pool';
 import { pvcRestoreAction } from '../restore/pvc';
+import { vmTemplateRequestRestoreAction, vmTemplateRestoreAction } from '../restore/template';
 import { vmRestoreAction } from '../restore/vm';
 import { vmiRestoreAction } from '../restore/vmi';
 import { volumeSnapshotRestoreAction } from '../restore/volumesnapshot';
@@ -30,7 +35,15 @@ export interface Wiring {
 export function buildActions(wiring: Wiring): ActionDeclaration[] {
     const cluster = wiring.cluster ?? lazyCluster(wiring.log, { kubeconfig: wiring.kubeconfig, context: wiring.kubecontext });
     return [
-        ...[vmBackupAction, vmiBackupAction, dataVolumeBackupAction, pvcBackupAction, volumeSnapshotBackupAction].map((spec) =>
+        ...[
+            vmBackupAction,
+            vmiBackupAction,
+            dataVolumeBackupAction,
+            pvcBackupAction,
+            volumeSnapshotBackupAction,
+            vmTemplateBackupAction,
+            vmPoolBackupAction,
+        ].map((spec) =>
             backupDeclaration(spec, cluster),
         ),
         ...[
@@ -40,6 +53,10 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
             podRestoreAction,
             volumeSnapshotRestoreAction,
             dataVolumeRestoreAction,
+            nadRestoreAction,
+            vmTemplateRestoreAction,
+            vmTemplateRequestRestoreAction,
+            vmPoolRestoreAction,
         ].map((spec) =>
             restoreDeclaration(spec, cluster),
         ),

@@ -6,8 +6,10 @@
 import { errorMessage, PluginError } from '../errors';
 import { InvalidJsonError, parseLossless, stringifyLossless } from '../kube/json';
 import type { ActionDeps, BackupActionSpec, ItemBlockActionSpec, RestoreActionSpec } from '../kube/action';
-import { isRecord, refOf, type KubeObject } from '../kube/object';
+import { describe, isRecord, namespaceOf, refOf, type KubeObject } from '../kube/object';
+import { checkRefs, describeRef } from '../kube/refcheck';
 import type { ObjectRef } from '../kube/resources';
+import type { Logger } from '../logging/logger';
 import type { Backup, Restore } from '../kube/velero';
 import type { ClusterReader } from '../cluster/reader';
 import type {
@@ -58,8 +60,24 @@ function encode(original: Buffer, item: KubeObject | undefined): Buffer {
     return item === undefined ? original : Buffer.from(stringifyLossless(item));
 }
 
-function toIdentifiers(refs: readonly ObjectRef[]): ResourceIdentifier[] {
-    return refs.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+/** Warnings about dropped references per item; an item with thousands of hostile names gets one more line. */
+export const MAX_REF_WARNINGS = 20;
+
+/**
+ * The one gate between the refs an action core returns and Velero (docs/decisions/007-trust-model.md):
+ * a ref that breaks a rule of src/kube/refcheck.ts (resource outside the graph's set, another namespace,
+ * a name that is not an object name) is dropped with a warning naming the item and the field it came
+ * from; the item itself goes through. Only the four wire fields are sent.
+ */
+export function admitRefs(item: KubeObject, refs: readonly ObjectRef[], log: Logger, what: 'additional item' | 'related item'): ResourceIdentifier[] {
+    const { accepted, rejected } = checkRefs(refs, namespaceOf(item));
+    for (const { ref, problem } of rejected.slice(0, MAX_REF_WARNINGS)) {
+        log.warn(`${describe(item)}: dropping ${what} ${describeRef(ref)}: ${problem}`);
+    }
+    if (rejected.length > MAX_REF_WARNINGS) {
+        log.warn(`${describe(item)}: dropping ${rejected.length - MAX_REF_WARNINGS} more invalid ${what}s (${rejected.length} in all)`);
+    }
+    return accepted.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
 }
 
 export type ClusterProvider = () => ClusterReader;
@@ -93,7 +111,7 @@ export function backupDeclaration(spec: BackupActionSpec, cluster: ClusterProvid
             const item = decodeItem(request.item);
             const backup = decodeOwner<Backup>(request.backup, 'backup');
             const out = await guarded(item, () => spec.execute({ item, backup }, deps(context, cluster)));
-            return { item: encode(request.item, out.item), additionalItems: toIdentifiers(out.additionalItems) };
+            return { item: encode(request.item, out.item), additionalItems: admitRefs(item, out.additionalItems, context.log, 'additional item') };
         },
     };
 }
@@ -105,12 +123,21 @@ export function restoreDeclaration(spec: RestoreActionSpec, cluster: ClusterProv
         selector: spec.appliesTo,
         async execute(request, context) {
             const item = decodeItem(request.item);
-            const itemFromBackup = request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item;
             const restore = decodeOwner<Restore>(request.restore, 'restore');
-            const out = await guarded(item, () => spec.execute({ item, itemFromBackup, restore }, deps(context, cluster)));
+            // Decoded on first use only: no action reads it today, and a VM is the largest item there is.
+            let fromBackup: KubeObject | undefined;
+            const input = {
+                item,
+                restore,
+                get itemFromBackup(): KubeObject {
+                    fromBackup ??= request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item;
+                    return fromBackup;
+                },
+            };
+            const out = await guarded(item, () => spec.execute(input, deps(context, cluster)));
             return {
                 item: encode(request.item, out.item),
-                additionalItems: toIdentifiers(out.additionalItems),
+                additionalItems: admitRefs(item, out.additionalItems, context.log, 'additional item'),
                 skipRestore: out.skipRestore,
             };
         },
@@ -125,7 +152,8 @@ export function itemBlockDeclaration(spec: ItemBlockActionSpec, cluster: Cluster
         async relatedItems(request, context) {
             const item = decodeItem(request.item);
             const backup = decodeOwner<Backup>(request.backup, 'backup');
-            return toIdentifiers(await guarded(item, () => spec.relatedItems({ item, backup }, deps(context, cluster))));
+            const related = await guarded(item, () => spec.relatedItems({ item, backup }, deps(context, cluster)));
+            return admitRefs(item, related, context.log, 'related item');
         },
     };
 }

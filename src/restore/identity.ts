@@ -101,6 +101,8 @@ export interface IdentityChange {
     /** undefined: the field was removed (KubeVirt assigns a new value). */
     to: string | undefined;
     reason: 'knob' | 'collision';
+    /** For a collision: the VM or VMI of the cluster that already uses the value. */
+    usedBy?: string;
 }
 
 const MAC_ADDRESS: keyof V1Interface = 'macAddress';
@@ -238,7 +240,7 @@ async function applyAuto(
         // pool, which an invented address could collide with later.
         delete iface[MAC_ADDRESS];
         report(field, mac, owner, 'cleared it');
-        changes.push({ field, from: mac, to: undefined, reason: 'collision' });
+        changes.push({ field, from: mac, to: undefined, reason: 'collision', usedBy: owner });
     }
     if (hasUuid) {
         const owner = used.uuids.get((uuid as string).trim().toLowerCase());
@@ -246,7 +248,7 @@ async function applyAuto(
             const to = randomUUID();
             firmwareOf(spec)[FIRMWARE_UUID] = to;
             report(`${firmwarePath}.${FIRMWARE_UUID}`, uuid as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid as string, to, reason: 'collision' });
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid as string, to, reason: 'collision', usedBy: owner });
         }
     }
     if (hasSerial) {
@@ -255,7 +257,7 @@ async function applyAuto(
             const to = newSerial();
             firmwareOf(spec)[FIRMWARE_SERIAL] = to;
             report(`${firmwarePath}.${FIRMWARE_SERIAL}`, serial as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial as string, to, reason: 'collision' });
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial as string, to, reason: 'collision', usedBy: owner });
         }
     }
     return changes;

@@ -89,11 +89,14 @@ export function rewriteDataVolumeSpec(dvSpec: unknown, mapping: NamespaceMapping
     return rewrites;
 }
 
-/** Rewrites every spec.dataVolumeTemplates[].spec of a VM. Mutates `vmSpec`. */
-export function rewriteDataVolumeTemplates(vmSpec: unknown, mapping: NamespaceMapping): NamespaceRewrite[] {
+/**
+ * Rewrites every dataVolumeTemplates[].spec of a VM spec: a VM's spec, or the VM embedded in a
+ * VirtualMachineTemplate or a VirtualMachinePool (`fieldPrefix` names where it sits). Mutates `vmSpec`.
+ */
+export function rewriteDataVolumeTemplates(vmSpec: unknown, mapping: NamespaceMapping, fieldPrefix = 'spec'): NamespaceRewrite[] {
     if (mapping.size === 0) return [];
     return arrayAt(vmSpec, ['dataVolumeTemplates']).flatMap((template, index) =>
-        rewriteDataVolumeSpec(pathGet(template, ['spec']), mapping, `spec.dataVolumeTemplates[${index}].spec`),
+        rewriteDataVolumeSpec(pathGet(template, ['spec']), mapping, `${fieldPrefix}.dataVolumeTemplates[${index}].spec`),
     );
 }
 

@@ -80,6 +80,8 @@ var servedResources = []servedResource{
 	{"instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterinstancetypes", "VirtualMachineClusterInstancetype", false, false},
 	{"instancetype.kubevirt.io", "v1beta1", "virtualmachineclusterpreferences", "VirtualMachineClusterPreference", false, false},
 	{"k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition", true, false},
+	{"pool.kubevirt.io", "v1beta1", "virtualmachinepools", "VirtualMachinePool", true, false},
+	{"template.kubevirt.io", "v1beta1", "virtualmachinetemplates", "VirtualMachineTemplate", true, false},
 }
 
 // deniedRead is a namespace in which the plugin's identity has no grant on one resource: GET and LIST
@@ -465,7 +467,7 @@ func TestFakeAPIServerAnswersAsTheAPIServerDoes(t *testing.T) {
 		{"a custom-resource list across namespaces keeps the items' type meta", "/apis/kubevirt.io/v1/virtualmachines", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {
 			items, _ := b["items"].([]interface{})
 			first, _ := items[0].(map[string]interface{})
-			if b["kind"] != "VirtualMachineList" || len(items) != 3 || first["kind"] != "VirtualMachine" {
+			if b["kind"] != "VirtualMachineList" || len(items) != 6 || first["kind"] != "VirtualMachine" {
 				t.Errorf("unexpected list: kind %v, %d items, first kind %v", b["kind"], len(items), first["kind"])
 			}
 		}},

@@ -53,7 +53,15 @@ describe('lab control plane', () => {
         expect(conditionTypes(obj)).toContain('Established');
     });
 
-    it.each(['virtualmachineclusterinstancetypes.instancetype.kubevirt.io', 'virtualmachinepreferences.instancetype.kubevirt.io', 'datasources.cdi.kubevirt.io'])(
+    it.each([
+        'virtualmachineclusterinstancetypes.instancetype.kubevirt.io',
+        'virtualmachinepreferences.instancetype.kubevirt.io',
+        'datasources.cdi.kubevirt.io',
+        'network-attachment-definitions.k8s.cni.cncf.io',
+        'virtualmachinepools.pool.kubevirt.io',
+        'virtualmachinetemplates.template.kubevirt.io',
+        'virtualmachinetemplaterequests.template.kubevirt.io',
+    ])(
         'CRD %s is established',
         async (crd) => {
             expect(conditionTypes(await lab.getJson('customresourcedefinitions', '', crd))).toContain('Established');

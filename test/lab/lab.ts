@@ -100,6 +100,11 @@ export interface StartLabOptions {
      * server with --features=EnableCSI (default: when the tools dir has bin/snapshot-controller).
      */
     csi?: boolean;
+    /**
+     * A command the velero server is started through, e.g. a wrapper that puts it into a memory cgroup
+     * before exec'ing it (its plugin processes inherit the cgroup). The server's own command follows it.
+     */
+    veleroCommandPrefix?: string[];
 }
 
 /** Everything a second handle needs to drive a running lab (serialised by the jest globalSetup). */
@@ -921,6 +926,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
         for (const p of opts.extraPlugins ?? []) installPlugin(resolve(p), state.pluginDir);
 
         state.veleroCmd = [
+            ...(opts.veleroCommandPrefix ?? []),
             bin('velero'),
             'server',
             `--kubeconfig=${state.kubeconfig}`,

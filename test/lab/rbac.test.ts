@@ -66,6 +66,32 @@ function vmWithMac(): KubeObject {
     return copy as unknown as KubeObject;
 }
 
+const POOL_UID = '0f0f0000-0000-4000-8000-000000000001';
+const pool = (): KubeObject => ({
+    apiVersion: 'pool.kubevirt.io/v1beta1',
+    kind: 'VirtualMachinePool',
+    metadata: { name: 'rbac-pool', namespace: NS, uid: POOL_UID },
+    spec: { replicas: 1, selector: { matchLabels: { pool: 'rbac-pool' } }, virtualMachineTemplate: { spec: { template: { spec: {} } } } },
+});
+/** A VM the pool controlled at backup: its restore reads the pool in the target namespace. */
+const poolVm = (): KubeObject => ({
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: {
+        name: 'rbac-pool-0',
+        namespace: NS,
+        ownerReferences: [{ apiVersion: 'pool.kubevirt.io/v1beta1', kind: 'VirtualMachinePool', name: 'rbac-pool', uid: POOL_UID, controller: true }],
+    },
+    spec: { template: { spec: { domain: { devices: {} } } } },
+});
+const template = (): KubeObject => ({
+    apiVersion: 'template.kubevirt.io/v1beta1',
+    kind: 'VirtualMachineTemplate',
+    metadata: { name: 'rbac-template', namespace: NS },
+    spec: { virtualMachine: { spec: { dataVolumeTemplates: [{ metadata: { name: 'd' }, spec: { source: { pvc: { name: 'test-pvc' } } } }] } } },
+});
+const PLAIN_RESTORE = Buffer.from(JSON.stringify({ metadata: { name: 'r-rbac-plain', namespace: 'velero' }, spec: { backupName: 'b-rbac' } }));
+
 function calls(): ActionCall[] {
     return [
         { name: 'VM backup (lists pods, PVCs, VMIs, DataVolumes)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachine-action', request: () => ({ item: item(vm()), backup: BACKUP }) },
@@ -83,6 +109,14 @@ function calls(): ActionCall[] {
             service: 'v2.RestoreItemAction',
             plugin: 'restore-datavolume-action',
             request: () => ({ item: item(dv()), itemFromBackup: item(dv()), restore: restoreWithKnobs() }),
+        },
+        { name: 'VirtualMachinePool backup (lists VMs and PVCs)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachinepool-action', request: () => ({ item: item(pool()), backup: BACKUP }) },
+        { name: 'VirtualMachineTemplate backup (lists PVCs and DataVolumes)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachinetemplate-action', request: () => ({ item: item(template()), backup: BACKUP }) },
+        {
+            name: "restore of a pool's VM (gets the pool)",
+            service: 'v2.RestoreItemAction',
+            plugin: 'restore-vm-action',
+            request: () => ({ item: item(poolVm()), itemFromBackup: item(poolVm()), restore: PLAIN_RESTORE }),
         },
     ];
 }
@@ -125,7 +159,7 @@ describe('the RBAC manifest', () => {
         const rules = manifestObjects().flatMap((d) => (d['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[] | undefined) ?? []);
         expect(rules.flatMap((r) => r.verbs).every((v) => v === 'get' || v === 'list')).toBe(true);
         expect(rules.flatMap((r) => r.resources).sort()).toEqual(
-            ['configmaps', 'datavolumes', 'persistentvolumeclaims', 'pods', 'virtualmachineinstances', 'virtualmachines'].sort(),
+            ['configmaps', 'datavolumes', 'persistentvolumeclaims', 'pods', 'virtualmachineinstances', 'virtualmachinepools', 'virtualmachines'].sort(),
         );
     });
 
@@ -141,8 +175,9 @@ describe('the RBAC manifest', () => {
         ['ClusterRole', 'datavolumes', 'backup-datavolume-action', 'forbidden: cannot list datavolumes.cdi.kubevirt.io in namespace "rbac-kvp"'],
         ['ClusterRole', 'virtualmachineinstances', 'restore-vm-action', 'forbidden: cannot list virtualmachineinstances.kubevirt.io in all namespaces'],
         ['Role', 'configmaps', 'restore-datavolume-action', 'forbidden: cannot list configmaps in namespace "velero"'],
+        ['ClusterRole', 'virtualmachinepools', "restore of a pool's VM (gets the pool)", 'forbidden: cannot get virtualmachinepools.pool.kubevirt.io'],
     ])('without the %s rule for %s, %s fails naming the missing permission', async (kind, resource, plugin, message) => {
-        const call = calls().find((c) => c.plugin === plugin) as ActionCall;
+        const call = (calls().find((c) => c.name === plugin) ?? calls().find((c) => c.plugin === plugin)) as ActionCall;
         const kubeconfig = await lab.kubeconfigFor(IDENTITY, withoutRule({ kind, resource }));
         // The RBAC authorizer follows changes through an informer: give it a moment.
         await lab.waitFor(

@@ -7,6 +7,7 @@ import { unaryCall } from './grpc-client';
 
 export interface PluginProcess {
     socket: string;
+    pid: number;
     stderr(): string;
     call(service: string, method: string, request: unknown): Promise<Record<string, unknown>>;
     shutdown(): Promise<number | null>;
@@ -29,6 +30,7 @@ export function startPlugin(binary: string, env: Record<string, string>, args: s
             const socket = line.split('|')[3] ?? '';
             resolve({
                 socket,
+                pid: child.pid ?? 0,
                 stderr: () => stderr,
                 call: (service, method, request) => unaryCall(socket, service, method, request),
                 shutdown: async () => {

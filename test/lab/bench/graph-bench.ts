@@ -20,7 +20,8 @@
  * Optionally (--velero) the same namespace is backed up by the velero server with the real plugin
  * binary, and the duration and the plugin's own request log are reported.
  *
- * Run: bash scripts/bench-graph.sh [--vms N] [--velero] [--profile] [--keep]
+ * Run: bash scripts/bench-graph.sh [--vms N] [--velero] [--preflight] [--profile] [--keep]
+ * (--preflight: `kubevirt-velero-plugin preflight backup` over the same namespace, see preflightRun)
  * (--profile: V8 CPU profiles of the action processes in build/bench/prof/)
  */
 import { spawn } from 'node:child_process';
@@ -620,6 +621,49 @@ async function veleroRun(lab: Lab): Promise<void> {
     print('');
 }
 
+/**
+ * --preflight: `kubevirt-velero-plugin preflight backup` (the shipped executable, a process of its own)
+ * over the same namespace. Targets: no more than one LIST per (resource, namespace), no request per VM,
+ * and the LISTs the backup actions made are among the preflight's (the same reads, plus what only the
+ * preflight needs: Secrets for missing references, StorageClasses and VolumeSnapshotClasses for the
+ * snapshot path); done in seconds.
+ */
+async function preflightRun(lab: Lab, actions: ActionReport, count: number): Promise<boolean> {
+    print('== preflight backup (dist/kubevirt-velero-plugin preflight, one process) ==');
+    const binary = join(REPO, 'dist', 'kubevirt-velero-plugin');
+    const args = ['preflight', 'backup', '--include-namespaces', NS, '--snapshot-volumes=false', '--stats', '-o', 'json', '--kubeconfig', lab.kubeconfig];
+    const t0 = Date.now();
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: '' } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
+    const wall = (Date.now() - t0) / 1000;
+    const report = JSON.parse(Buffer.concat(out).toString('utf8')) as { subjects: { included: boolean; refusals: string[] }[]; summary: { text: string } };
+    const stats = Buffer.concat(err).toString('utf8');
+    print(stats.trimEnd());
+    print(`exit code ${code}; ${report.subjects.length} subjects; wall time (exec to exit, incl. 10 access reviews): ${wall.toFixed(2)} s`);
+    print(report.summary.text);
+    const rows = stats.split('\n').filter((l) => /^(GET|LIST) /.test(l)).map((l) => l.split(/\s+/));
+    const lists = rows.filter((r) => r[0] === 'LIST');
+    const gets = rows.filter((r) => r[0] === 'GET').reduce((n, r) => n + Number(r[3] ?? 0), 0);
+    const actionLists = actions.stats.byKey.filter((e) => e.verb === 'list').map((e) => `${e.resource} ${e.namespace === '' ? '*' : e.namespace}`);
+    const preflightLists = lists.map((r) => `${r[1] ?? ''} ${r[2] ?? ''}`);
+    print(`LISTs of the backup actions: ${actionLists.join(', ')}`);
+    print(`LISTs of the preflight:      ${preflightLists.join(', ')}`);
+    const checks: [string, boolean][] = [
+        ['every LIST made once', lists.every((r) => r[3] === '1')],
+        [`no request per VM (GETs: ${gets})`, gets < count / 100 + 1],
+        ['the backup actions\' LISTs are among the preflight\'s', actionLists.every((l) => preflightLists.includes(l))],
+        [`every VM assessed (${report.subjects.length}/${count})`, report.subjects.length === count],
+        [`done within ${TARGET_SECONDS * 2} s`, wall <= TARGET_SECONDS * 2],
+    ];
+    for (const [what, met] of checks) print(`target ${what}: ${met ? 'met' : 'MISSED'}`);
+    print('');
+    return checks.every(([, met]) => met);
+}
+
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
     if (args[0] === '--actions') {
@@ -648,7 +692,13 @@ async function main(): Promise<void> {
         print(`created ${count} running VMs in namespace ${NS} (VM, VMI, launcher pod, Secret, 2 DataVolumes, 2 PVCs, 2 PVs each): ${requests} API requests in ${created.toFixed(1)} s`);
         print('');
         const profileDir = args.includes('--profile') ? join(REPO, 'build', 'bench', 'prof') : undefined;
-        for (const order of ['brief', 'velero']) ok = printReport(await runChild(lab.kubeconfig, order, profileDir)) && ok;
+        let velero: ActionReport | undefined;
+        for (const order of ['brief', 'velero']) {
+            const report = await runChild(lab.kubeconfig, order, profileDir);
+            if (order === 'velero') velero = report;
+            ok = printReport(report) && ok;
+        }
+        if (args.includes('--preflight') && velero) ok = (await preflightRun(lab, velero, count)) && ok;
         if (profileDir !== undefined) print(`CPU profiles of the action runs: ${profileDir}/actions-<order>.cpuprofile`);
         if (withVelero) await veleroRun(lab);
     } finally {

@@ -13,13 +13,15 @@
 //   - CDI DataVolume, DataSource: CDICRDs["datavolume"|"datasource"] from
 //     kubevirt.io/containerized-data-importer pkg/operator/resources/crds_generated.go,
 //     verbatim.
-//   - KubeVirt VM, VMI, VMIRS, (Cluster)Instancetype, (Cluster)Preference:
+//   - KubeVirt VM, VMI, VMIRS, VirtualMachinePool, (Cluster)Instancetype, (Cluster)Preference:
 //     virt-operator's components.New*Crd() constructors, marshalled.
 //   - VolumeSnapshot, VolumeSnapshotContent, VolumeSnapshotClass:
 //     config/crd/snapshot.storage.k8s.io_*.yaml of the
 //     github.com/kubernetes-csi/external-snapshotter/client/v8 module (-snapshotter-dir), verbatim.
 //   - NetworkAttachmentDefinition: artifacts/networks-crd.yaml of the
 //     github.com/k8snetworkplumbingwg/network-attachment-definition-client module (-nad-dir), verbatim.
+//   - VirtualMachineTemplate, VirtualMachineTemplateRequest (template.kubevirt.io): vendored/virt-template/*.yaml,
+//     embedded (the Go module proxy does not serve kubevirt.io/virt-template; see vendored/virt-template/README.md).
 //
 // Every document is decoded strictly as apiextensions.k8s.io/v1 CustomResourceDefinition
 // before it is written.
@@ -32,7 +34,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -55,7 +59,7 @@ var (
 // wanted KubeVirt CRDs (keys of components.Generators) and CDI CRDs (keys of CDICRDs).
 var (
 	kubevirtCRDs = []string{
-		"virtualmachine", "virtualmachineinstance", "virtualmachineinstancereplicaset",
+		"virtualmachine", "virtualmachineinstance", "virtualmachineinstancereplicaset", "virtualmachinepool",
 		"virtualmachineinstancetype", "virtualmachineclusterinstancetype",
 		"virtualmachinepreference", "virtualmachineclusterpreference",
 	}
@@ -160,6 +164,24 @@ func run() error {
 		return err
 	}
 
+	// Vendored (embedded) CRDs.
+	vendored, err := fs.Glob(vendoredCRDs, "vendored/*/*.yaml")
+	if err != nil {
+		return err
+	}
+	if len(vendored) == 0 {
+		return errors.New("no vendored CRDs embedded")
+	}
+	for _, name := range vendored {
+		b, err := vendoredCRDs.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		if err := g.bytes(b, name, "vendored "+path.Dir(name)); err != nil {
+			return err
+		}
+	}
+
 	names := make([]string, 0, len(g.written))
 	for n := range g.written {
 		names = append(names, n)
@@ -178,6 +200,11 @@ func (g *generator) file(path, source string) error {
 	if err != nil {
 		return err
 	}
+	return g.bytes(b, path, source)
+}
+
+// bytes writes every CRD document of (possibly multi-document) YAML read from path.
+func (g *generator) bytes(b []byte, path, source string) error {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(b)))
 	n := 0
 	for {

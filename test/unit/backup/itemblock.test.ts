@@ -2,7 +2,7 @@ import { podItemBlockAction, vmItemBlockAction } from '../../../src/backup/itemb
 import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
-import { captureLog, find, forbiddenCluster, makeBackup, setPath, world } from './helpers';
+import { captureLog, find, forbiddenCluster, makeBackup, setPath, wire, world } from './helpers';
 
 const NS = 'kvp-ns';
 const vmi = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachineinstances', namespace: NS, name });
@@ -12,7 +12,7 @@ const pvc = (name: string): ObjectRef => ({ group: '', resource: 'persistentvolu
 
 async function related(item: KubeObject, cluster: ClusterReader): Promise<{ items: ObjectRef[]; warn: string[] }> {
     const log = captureLog();
-    const items = await vmItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: log.log });
+    const items = wire(await vmItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: log.log }));
     return { items, warn: log.at('warn') };
 }
 
@@ -91,7 +91,7 @@ describe('launcher pod ItemBlockAction (namespace backups reach pods before VMs)
     const vm = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachines', namespace: NS, name });
 
     async function podRelated(item: KubeObject, cluster: ClusterReader): Promise<ObjectRef[]> {
-        return podItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: captureLog().log });
+        return wire(await podItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: captureLog().log }));
     }
 
     it('applies to launcher and hotplug pods only, by label', () => {

@@ -6,7 +6,7 @@ import { annotationsOf, labelsOf, pathGet, type KubeObject } from '../../../src/
 import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { FIXTURES_DIR } from '../fixtures';
-import { annotate, EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, world } from './helpers';
+import { annotate, EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, wire, world } from './helpers';
 
 const NS = 'kvp-ns';
 const vmi = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachineinstances', namespace: NS, name });
@@ -106,7 +106,7 @@ describe('VM backup: additional items (upstream TestVMBackupAction)', () => {
     it('Created VM needs to include VMI, launcher pod and all volumes, in graph order', async () => {
         const objects = world('vm-running.yaml', 'storage.yaml');
         const { out } = await runBackup(vmBackupAction, find(objects, 'VirtualMachine', 'test-vm'), makeBackup(), objects);
-        expect(out.additionalItems).toEqual([
+        expect(wire(out.additionalItems)).toEqual([
             vmi('test-vm'),
             pod('virt-launcher-test-vm-x7k2p'),
             dv('test-dv-template'),
@@ -123,7 +123,7 @@ describe('VM backup: additional items (upstream TestVMBackupAction)', () => {
         label(find(objects, 'PersistentVolumeClaim', 'test-pvc'), EXCLUDE, 'true');
         const backup = makeBackup({}, { 'velero.kubevirt.io/metadataBackup': 'true' });
         const { out } = await runBackup(vmBackupAction, find(objects, 'VirtualMachine', 'test-vm'), backup, objects);
-        expect(out.additionalItems).toEqual(expect.arrayContaining([dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]));
+        expect(wire(out.additionalItems)).toEqual(expect.arrayContaining([dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]));
     });
 
     it('Stopped VM does not include a VMI or pod', async () => {
@@ -131,20 +131,20 @@ describe('VM backup: additional items (upstream TestVMBackupAction)', () => {
         const vm = find(objects, 'VirtualMachine', 'test-vm');
         setPath(vm, ['status'], { printableStatus: 'Stopped' });
         const { out } = await runBackup(vmBackupAction, vm, makeBackup(), objects);
-        expect(out.additionalItems).toEqual([dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
+        expect(wire(out.additionalItems)).toEqual([dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
     });
 
     it('Migrating VM includes both launcher pods and not the finished one', async () => {
         const objects = world('vm-running.yaml', 'storage.yaml', 'launcher-pods-migration.yaml');
         const vm = setPath(find(objects, 'VirtualMachine', 'test-vm'), ['status', 'printableStatus'], 'Migrating');
         const { out } = await runBackup(vmBackupAction, vm, makeBackup(), objects);
-        expect(out.additionalItems.filter((r) => r.resource === 'pods')).toEqual([pod('virt-launcher-test-vm-m9r3t'), pod('virt-launcher-test-vm-x7k2p')]);
+        expect(wire(out.additionalItems.filter((r) => r.resource === 'pods'))).toEqual([pod('virt-launcher-test-vm-m9r3t'), pod('virt-launcher-test-vm-x7k2p')]);
     });
 
     it('Created VM needs to include instancetype and preference revisions, copied from status to spec', async () => {
         const vm = world('vm-instancetype.yaml')[0] as KubeObject;
         const { out, item } = await runBackup(vmBackupAction, vm, makeBackup());
-        expect(out.additionalItems).toEqual([rev('test-vm-it-test-vm-instancetype-v1beta1-1'), rev('test-vm-it-test-vm-preference-v1beta1-1')]);
+        expect(wire(out.additionalItems)).toEqual([rev('test-vm-it-test-vm-instancetype-v1beta1-1'), rev('test-vm-it-test-vm-preference-v1beta1-1')]);
         expect(pathGet(item, ['spec', 'instancetype'])).toEqual({
             kind: 'VirtualMachineClusterInstancetype',
             name: 'test-vm-instancetype',
@@ -269,7 +269,7 @@ describe('VM backup: bad input is an item error, never a crash', () => {
         const vm = setPath(base(), ['spec', 'template', 'spec', 'volumes'], [{ name: 'x', futureDisk: { size: 1 } }]);
         setPath(vm, ['status'], { printableStatus: 'Stopped' });
         const { out } = await runBackup(vmBackupAction, vm, makeBackup());
-        expect(out.additionalItems).toEqual([]);
+        expect(wire(out.additionalItems)).toEqual([]);
     });
 
     it('a cluster error propagates unchanged', async () => {

@@ -3,7 +3,7 @@ import { StaticCluster } from '../../../src/cluster/reader';
 import { annotationsOf, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup } from '../../../src/kube/velero';
-import { EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, SpyCluster, world } from './helpers';
+import { EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, SpyCluster, wire, world } from './helpers';
 
 const NS = 'kvp-ns';
 const pod = (name: string): ObjectRef => ({ group: '', resource: 'pods', namespace: NS, name });
@@ -73,7 +73,7 @@ describe('VMI backup: owned VMIs', () => {
     it('Owned VMI must add the isOwned annotation and return its graph', async () => {
         const r = await check({ files: OWNED, vmi: 'test-vm', backup: makeBackup(), error: null });
         expect(annotationsOf(r!.item)).toEqual({ [IS_OWNED]: 'true' });
-        expect(r!.additionalItems).toEqual([pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
+        expect(wire(r!.additionalItems)).toEqual([pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
     });
 
     test.each<[string, Case]>([
@@ -86,7 +86,7 @@ describe('VMI backup: owned VMIs', () => {
     ])('%s; it is still marked owned (upstream left it unmarked)', async (_name, c) => {
         const r = await check(c);
         expect(annotationsOf(r!.item)[IS_OWNED]).toBe('true');
-        expect(r!.additionalItems).toEqual([]);
+        expect(wire(r!.additionalItems)).toEqual([]);
     });
 
     it('Owned VMI whose VM matches the label selector is handled normally', async () => {
@@ -118,7 +118,7 @@ describe('VMI backup: owned VMIs', () => {
         const cluster = new SpyCluster(new StaticCluster(objects));
         const { out } = await runBackup(vmiBackupAction, vmi, makeBackup(), cluster);
         expect(annotationsOf(out.item!)[IS_OWNED]).toBe('true');
-        expect(out.additionalItems).toEqual([pod('virt-launcher-test-rs-4kq7x-v6b8n')]);
+        expect(wire(out.additionalItems)).toEqual([pod('virt-launcher-test-rs-4kq7x-v6b8n')]);
         expect(cluster.calls.filter((c) => c.includes('virtualmachines '))).toEqual([]);
     });
 });
@@ -138,12 +138,12 @@ describe('VMI backup: standalone VMI volumes', () => {
 
     it('Launcher pod and volumes are included in extra resources', async () => {
         const r = await check({ files: STANDALONE, vmi: 'test-vmi', backup: makeBackup(), error: null });
-        expect(r!.additionalItems).toEqual([pod('virt-launcher-test-vmi-h5d2s'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
+        expect(wire(r!.additionalItems)).toEqual([pod('virt-launcher-test-vmi-h5d2s'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
     });
 
     it('Migrating VMI includes both active launcher pods in extra resources', async () => {
         const r = await check({ files: [...OWNED, 'launcher-pods-migration.yaml'], vmi: 'test-vm', backup: makeBackup(), error: null });
-        expect(r!.additionalItems.filter((x) => x.resource === 'pods')).toEqual([pod('virt-launcher-test-vm-m9r3t'), pod('virt-launcher-test-vm-x7k2p')]);
+        expect(wire(r!.additionalItems.filter((x) => x.resource === 'pods'))).toEqual([pod('virt-launcher-test-vm-m9r3t'), pod('virt-launcher-test-vm-x7k2p')]);
     });
 });
 

@@ -4,7 +4,7 @@ import { volumeSnapshotBackupAction } from '../../../src/backup/volumesnapshot';
 import type { ClusterReader } from '../../../src/cluster/reader';
 import { StaticCluster } from '../../../src/cluster/reader';
 import { annotationsOf, labelsOf, nameOf, type KubeObject } from '../../../src/kube/object';
-import { annotate, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, world } from './helpers';
+import { annotate, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, wire, world } from './helpers';
 
 const PRE_POPULATED = 'cdi.kubevirt.io/storage.prePopulated';
 const POPULATED_FOR = 'cdi.kubevirt.io/storage.populatedFor';
@@ -19,7 +19,7 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
     it('DV should request PVC to be backed up as well, and be marked prePopulated', async () => {
         const o = objects();
         const { out, item } = await runBackup(dataVolumeBackupAction, find(o, 'DataVolume', 'test-dv'), makeBackup(), o);
-        expect(out.additionalItems).toEqual([{ group: '', resource: 'persistentvolumeclaims', namespace: 'kvp-ns', name: 'test-dv' }]);
+        expect(wire(out.additionalItems)).toEqual([{ group: '', resource: 'persistentvolumeclaims', namespace: 'kvp-ns', name: 'test-dv' }]);
         expect(annotationsOf(item)).toEqual({ [PRE_POPULATED]: 'test-dv' });
     });
 
@@ -40,7 +40,7 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
         change(o);
         const { out, item } = await runBackup(dataVolumeBackupAction, find(o, 'PersistentVolumeClaim', pvcName), makeBackup(), o);
         expect(annotationsOf(item)).toEqual(annotations);
-        expect(out.additionalItems).toEqual([]);
+        expect(wire(out.additionalItems)).toEqual([]);
         if (Object.keys(annotations).length === 0) expect(out.item).toBeUndefined();
     });
 
@@ -95,7 +95,7 @@ describe('PVC backup action (upstream TestPVCBackupExecute)', () => {
         const { item, out } = await runBackup(pvcBackupAction, p, makeBackup());
         expect(labelsOf(item)).toEqual(labels);
         expect(annotationsOf(item)).toEqual(annotations);
-        expect(out.additionalItems).toEqual([]);
+        expect(wire(out.additionalItems)).toEqual([]);
     });
 
     it('Skip PVC with empty UID', async () => {

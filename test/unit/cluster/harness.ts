@@ -1,6 +1,6 @@
 /**
  * Builds a KubeCluster against a fake API server the way the plugin builds it: KUBECONFIG points at a
- * kubeconfig file and the default loader (client-node's loadFromDefault) reads it. Waits are recorded,
+ * kubeconfig file and the default loader (src/cluster/kubeconfig.ts) reads it. Waits are recorded,
  * not slept; jitter is pinned to the top of its range so backoff delays are exact.
  */
 import { KubeCluster, type KubeClusterOptions } from '../../../src/cluster/kube';

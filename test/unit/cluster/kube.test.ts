@@ -8,7 +8,7 @@ import { PluginError } from '../../../src/errors';
 import type { KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';
 import { loadFixtures } from '../fixtures';
-import { FAKE_CA_FILE, FakeApiServer, statusBody, type Reply } from './fake-apiserver';
+import { FAKE_CA_FILE, FakeApiServer, objectNotFound, statusBody, type Reply } from './fake-apiserver';
 import { closeReaders, harness, rejection } from './harness';
 
 const OBJECTS = loadFixtures('cluster/objects.yaml');
@@ -23,15 +23,6 @@ const failure = (status: number, reason: string, message: string, headers?: Reco
     body: statusBody(status, reason, message),
     ...(headers ? { headers } : {}),
 });
-
-function jsonParseError(text: string): string {
-    try {
-        JSON.parse(text);
-    } catch (error) {
-        return (error as Error).message;
-    }
-    return '';
-}
 
 let server: FakeApiServer;
 const savedKubeconfig = process.env['KUBECONFIG'];
@@ -65,8 +56,8 @@ interface GetCase {
 const getCases: GetCase[] = [
     { name: 'an object is returned as the server sent it', replies: [ok(POD_A)], value: POD_A, attempts: 1, sleeps: [] },
     {
-        name: 'NotFound is a value (undefined), not an error',
-        replies: [failure(404, 'NotFound', 'pods "virt-launcher-vm-a-x1" not found')],
+        name: 'NotFound naming the object is a value (undefined), not an error',
+        replies: [{ status: 404, body: objectNotFound(R.pods, 'virt-launcher-vm-a-x1') }],
         value: undefined,
         attempts: 1,
         sleeps: [],
@@ -144,11 +135,21 @@ const getCases: GetCase[] = [
         sleeps: [],
     },
     {
-        name: 'a 200 that is not JSON is a Cluster error',
-        replies: [{ status: 200, body: 'this is not json' }],
+        name: 'a 200 that is not JSON is a Cluster error that describes the body without quoting it',
+        replies: [{ status: 200, body: 'this is not json: token=abc' }],
         error: {
             reason: 'Cluster',
-            detail: `cannot get pods "virt-launcher-vm-a-x1" in namespace "ns1" (HTTP 200): the response is not JSON: ${jsonParseError('this is not json')}`,
+            detail: 'cannot get pods "virt-launcher-vm-a-x1" in namespace "ns1" (HTTP 200): the response is not JSON (Content-Type application/json, 27 bytes)',
+        },
+        attempts: 1,
+        sleeps: [],
+    },
+    {
+        name: 'a 404 that does not name the object (the path is not served) is an error for a built-in resource',
+        replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
+        error: {
+            reason: 'Cluster',
+            detail: 'cannot get pods "virt-launcher-vm-a-x1" in namespace "ns1" (HTTP 404): the server could not find the requested resource; pods is served by every API server, so the request did not reach one: check the server URL and path prefix of the Kubernetes configuration and any proxy in between',
         },
         attempts: 1,
         sleeps: [],
@@ -175,12 +176,15 @@ describe('GET statuses, retries and errors', () => {
 
 interface ListCase {
     name: string;
+    setup?: (fake: FakeApiServer) => void;
     resource: GroupResource;
     namespace: string;
     path: string;
     replies: Reply[];
     items?: string[];
     error?: { reason: string; detail: string };
+    /** Discovery requests made after the LIST. */
+    extraRequests?: string[];
 }
 
 const FORBIDDEN_LIST =
@@ -204,12 +208,82 @@ const listCases: ListCase[] = [
         items: ['virt-launcher-vm-a-x1', 'virt-launcher-vm-b-y2', 'virt-launcher-vm-c-z3'],
     },
     {
-        name: 'a resource type the server does not serve (404) lists as empty',
+        name: 'a served resource without objects in the namespace lists as empty',
+        resource: R.pods,
+        namespace: 'empty',
+        path: '/api/v1/namespaces/empty/pods',
+        replies: [],
+        items: [],
+    },
+    {
+        name: 'a custom resource that is not installed (404, discovery agrees) lists as empty',
+        setup: (fake) => fake.uninstall(R.networkAttachmentDefinitions),
         resource: R.networkAttachmentDefinitions,
         namespace: 'ns1',
         path: '/apis/k8s.cni.cncf.io/v1/namespaces/ns1/network-attachment-definitions',
-        replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
+        replies: [],
         items: [],
+        extraRequests: ['/apis/k8s.cni.cncf.io/v1', '/apis'],
+    },
+    {
+        name: 'a custom resource whose group serves other resources but not this one lists as empty',
+        setup: (fake) => fake.uninstall(R.vmirs),
+        resource: R.vmirs,
+        namespace: 'ns1',
+        path: '/apis/kubevirt.io/v1/namespaces/ns1/virtualmachineinstancereplicasets',
+        replies: [],
+        items: [],
+        extraRequests: ['/apis/kubevirt.io/v1'],
+    },
+    {
+        name: 'a 404 on LIST of a built-in resource is an error, not "no objects"',
+        resource: R.pods,
+        namespace: 'ns1',
+        path: PODS_NS1,
+        replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
+        error: {
+            reason: 'Cluster',
+            detail: 'cannot list pods in namespace "ns1" (HTTP 404): the server could not find the requested resource; pods is served by every API server, so the request did not reach one: check the server URL and path prefix of the Kubernetes configuration and any proxy in between',
+        },
+    },
+    {
+        name: 'a 404 from a proxy (an HTML page) on LIST of PVCs is an error',
+        resource: R.pvcs,
+        namespace: 'ns',
+        path: PVCS_NS,
+        replies: [{ status: 404, body: '<html>Not Found</html>', headers: { 'Content-Type': 'text/html' } }],
+        error: {
+            reason: 'Cluster',
+            detail: 'cannot list persistentvolumeclaims in namespace "ns" (HTTP 404); persistentvolumeclaims is served by every API server, so the request did not reach one: check the server URL and path prefix of the Kubernetes configuration and any proxy in between',
+        },
+    },
+    {
+        name: 'a 404 on LIST of a custom resource that discovery lists is an error',
+        resource: R.dataVolumes,
+        namespace: 'ns1',
+        path: '/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes',
+        replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
+        error: {
+            reason: 'Cluster',
+            detail: "cannot list datavolumes.cdi.kubevirt.io in namespace \"ns1\" (HTTP 404): the server could not find the requested resource; the API server's discovery lists datavolumes.cdi.kubevirt.io (cdi.kubevirt.io/v1beta1), so the request did not reach it as sent: check the path prefix of the server URL and any proxy in between",
+        },
+        extraRequests: ['/apis/cdi.kubevirt.io/v1beta1'],
+    },
+    {
+        name: 'a 404 on LIST of a custom resource is an error when discovery is not answered either',
+        setup: (fake) => {
+            fake.reply('/apis', failure(404, 'NotFound', 'the server could not find the requested resource'));
+            fake.reply('/apis/cdi.kubevirt.io/v1beta1', failure(404, 'NotFound', 'the server could not find the requested resource'));
+        },
+        resource: R.dataVolumes,
+        namespace: 'ns1',
+        path: '/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes',
+        replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
+        error: {
+            reason: 'Cluster',
+            detail: 'cannot discover datavolumes.cdi.kubevirt.io (GET /apis) (HTTP 404): the server does not answer API discovery, so it is not an API server as addressed: check the server URL and path prefix of the Kubernetes configuration and any proxy in between',
+        },
+        extraRequests: ['/apis/cdi.kubevirt.io/v1beta1', '/apis'],
     },
     {
         name: 'a forbidden LIST names verb, resource and namespace',
@@ -255,7 +329,8 @@ const listCases: ListCase[] = [
 ];
 
 describe('LIST statuses and errors', () => {
-    it.each(listCases)('$name', async ({ resource, namespace, path, replies, items, error }) => {
+    it.each(listCases)('$name', async ({ setup, resource, namespace, path, replies, items, error, extraRequests }) => {
+        setup?.(server);
         if (replies.length > 0) server.reply(path, ...replies);
         const h = harness(server.url);
         const result = h.reader.list(resource, namespace);
@@ -265,7 +340,23 @@ describe('LIST statuses and errors', () => {
         } else {
             expect((await result).map((o) => o.metadata?.name)).toEqual(items);
         }
-        expect(server.seen.map((r) => r.path)).toEqual([path]);
+        expect(server.seen.map((r) => r.path)).toEqual([path, ...(extraRequests ?? [])]);
+    });
+
+    it('a custom resource that is not installed is warned about once per process and not asked again', async () => {
+        server.uninstall(R.dataVolumes);
+        const h = harness(server.url);
+        expect(await h.reader.list(R.dataVolumes, 'ns1')).toEqual([]);
+        expect(await h.reader.list(R.dataVolumes, 'ns2')).toEqual([]);
+        expect(await h.reader.get(R.dataVolumes, 'ns2', 'dv')).toBeUndefined();
+        expect(server.seen.map((r) => r.path)).toEqual([
+            '/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes',
+            '/apis/cdi.kubevirt.io/v1beta1',
+            '/apis',
+        ]);
+        expect(h.logs.filter((l) => l['@level'] === 'warn').map((l) => l['@message'])).toEqual([
+            'datavolumes.cdi.kubevirt.io is not installed in the cluster (the API server does not serve cdi.kubevirt.io/v1beta1): reading it as no objects',
+        ]);
     });
 });
 
@@ -276,7 +367,7 @@ describe('deadlines and connection failures', () => {
         const thrown = (await rejection(h.reader.get(R.pods, 'ns1', 'virt-launcher-vm-a-x1'))) as PluginError;
         expect({ reason: thrown.reason, detail: thrown.detail }).toEqual({
             reason: 'Cluster',
-            detail: 'cannot get pods "virt-launcher-vm-a-x1" in namespace "ns1" (deadline, 2 attempts): no response within 100 ms',
+            detail: 'cannot get pods "virt-launcher-vm-a-x1" in namespace "ns1" (deadline, 2 attempts): no complete response within 100 ms: no response headers',
         });
         expect(server.requestsTo(POD_A_PATH)).toBe(2);
         expect(h.counter.snapshot().byKey.map((e) => e.statuses)).toEqual([{ deadline: 2 }]);
@@ -377,7 +468,7 @@ const cacheCases: CacheCase[] = [
         requests: [POD_A_PATH, `${PODS_NS1}/virt-launcher-vm-b-y2`],
     },
     {
-        name: 'a failed list is not repeated, and a GET is still tried',
+        name: 'a failed list is not repeated within the cool-down, and a GET is still tried',
         run: async (h) => {
             server.reply(PODS_NS1, failure(403, 'Forbidden', 'no list for you'));
             await rejection(h.reader.list(R.pods, 'ns1'));
@@ -457,12 +548,12 @@ describe('request paths', () => {
         { what: 'GET of a named group', resource: R.controllerRevisions, namespace: 'ns1', name: 'rev-1', path: '/apis/apps/v1/namespaces/ns1/controllerrevisions/rev-1' },
         { what: 'GET of a cluster-scoped resource', resource: R.clusterPreferences, namespace: '', name: 'pref', path: '/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterpreferences/pref' },
         { what: 'LIST of a hyphenated plural', resource: R.networkAttachmentDefinitions, namespace: 'ns1', name: undefined, path: '/apis/k8s.cni.cncf.io/v1/namespaces/ns1/network-attachment-definitions' },
-        { what: 'GET of a name that needs escaping', resource: R.secrets, namespace: 'ns1', name: 'a b', path: '/api/v1/namespaces/ns1/secrets/a%20b' },
     ])('$what goes to $path', ({ resource, namespace, name, path }) => {
         expect(apiPath(resource, namespace, name)).toBe(path);
     });
 
     it('a server URL with a path prefix keeps the prefix', async () => {
+        server.reply('/k8s/clusters/c-1/api/v1/namespaces/ns1/pods', ok({ apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [] }));
         const h = harness(`${server.url}/k8s/clusters/c-1/`);
         await h.reader.list(R.pods, 'ns1');
         expect(server.seen.map((r) => r.path)).toEqual(['/k8s/clusters/c-1/api/v1/namespaces/ns1/pods']);
@@ -530,6 +621,7 @@ describe('logging and counting', () => {
 
     it('every attempt is counted with its status and the bytes read', async () => {
         const unavailable = JSON.stringify(statusBody(503, 'ServiceUnavailable', 'later'));
+        const notFound = JSON.stringify(objectNotFound(R.pods, 'x')).length;
         const list = JSON.stringify({ apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [] });
         server.reply(PODS_NS1, { status: 503, body: unavailable }, { status: 200, body: list });
         const h = harness(server.url);
@@ -537,10 +629,10 @@ describe('logging and counting', () => {
         await h.reader.get(R.pods, 'ns1', 'x');
         expect(h.counter.snapshot()).toEqual({
             byKey: [
-                { verb: 'get', resource: 'pods', namespace: 'ns1', count: 1, bytes: JSON.stringify(statusBody(404, 'NotFound', '"x" not found')).length, statuses: { '404': 1 } },
+                { verb: 'get', resource: 'pods', namespace: 'ns1', count: 1, bytes: notFound, statuses: { '404': 1 } },
                 { verb: 'list', resource: 'pods', namespace: 'ns1', count: 2, bytes: unavailable.length + list.length, statuses: { '200': 1, '503': 1 } },
             ],
-            total: { count: 3, bytes: unavailable.length + list.length + JSON.stringify(statusBody(404, 'NotFound', '"x" not found')).length },
+            total: { count: 3, bytes: unavailable.length + list.length + notFound },
         });
     });
 });

@@ -31,6 +31,7 @@ func init() {
 	Generators["virtualmachine"] = NewVirtualMachineCrd
 	Generators["virtualmachineinstance"] = NewVirtualMachineInstanceCrd
 	Generators["virtualmachineinstancereplicaset"] = NewReplicaSetCrd
+	Generators["virtualmachinepool"] = NewVirtualMachinePoolCrd
 	Generators["virtualmachineinstancetype"] = NewVirtualMachineInstancetypeCrd
 	Generators["virtualmachineclusterinstancetype"] = NewVirtualMachineClusterInstancetypeCrd
 	Generators["virtualmachinepreference"] = NewVirtualMachinePreferenceCrd
