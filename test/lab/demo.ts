@@ -65,7 +65,7 @@ function otherFields(line: string): string {
 }
 
 async function demo(lab: Lab): Promise<void> {
-    heading('1. demo namespace (objects as KubeVirt and CDI leave them; no KVM, no kubelet)');
+    heading('1. demo namespace (objects as KubeVirt and CDI leave them; no KVM: kwok runs the launcher pods on node01)');
     const [, createMs] = await timed(async () => {
         await createVmScenario(lab, NS, '01-vm-with-dv-and-dvtemplate.yaml');
         await createVmScenario(lab, NS, '02-vm-with-pvc.yaml');
