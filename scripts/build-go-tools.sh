@@ -3,7 +3,9 @@
 # version-keyed cache directory outside the repository:
 #
 #   <cache>/bin/{kube-apiserver,etcd,kubectl,velero,kvp-fsobjectstore}
-#   <cache>/crds/*.yaml           (one CRD per file, named <metadata.name>.yaml)
+#   <cache>/bin/{kwok,snapshot-controller,csi-snapshotter,mock-driver}
+#   <cache>/crds/*.yaml           (one CRD per file, named <metadata.name>.yaml; kwok's included)
+#   <cache>/kwok/stages/*.yaml    (kwok's default node and pod Stages, as shipped)
 #   <cache>/versions.env          (copy of test/tools/versions.env)
 #   <cache>/.complete             (written last; its presence skips everything)
 #
@@ -36,7 +38,8 @@ command -v go >/dev/null 2>&1 || die "go not found on PATH"
 # shellcheck source=../test/tools/versions.env
 . "$TOOLS/versions.env"
 for v in K8S_VERSION K8S_STAGING_VERSION K8S_BUILD_DATE ETCD_VERSION VELERO_VERSION \
-  KUBEVIRT_VERSION KUBEVIRT_API_VERSION CDI_VERSION EXTERNAL_SNAPSHOTTER_CLIENT_VERSION NAD_CLIENT_VERSION; do
+  KUBEVIRT_VERSION KUBEVIRT_API_VERSION CDI_VERSION EXTERNAL_SNAPSHOTTER_CLIENT_VERSION NAD_CLIENT_VERSION \
+  KWOK_VERSION EXTERNAL_SNAPSHOTTER_VERSION CSI_TEST_VERSION; do
   [ -n "${!v:-}" ] || die "$v is not set in test/tools/versions.env"
 done
 
@@ -51,6 +54,9 @@ if grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+ => k8s\.io/' "$TOOLS/k8s/go.mod" | g
 fi
 check_pin "$TOOLS/velero/go.mod" "^[[:space:]]*github\.com/vmware-tanzu/velero ${VELERO_VERSION//./\\.}\$" "github.com/vmware-tanzu/velero $VELERO_VERSION"
 check_pin "$TOOLS/crdgen/go.mod" "^[[:space:]]*kubevirt\.io/api ${KUBEVIRT_API_VERSION//./\\.}\$" "kubevirt.io/api $KUBEVIRT_API_VERSION"
+check_pin "$TOOLS/kwok/go.mod" "^[[:space:]]*sigs\.k8s\.io/kwok ${KWOK_VERSION//./\\.}\$" "sigs.k8s.io/kwok $KWOK_VERSION"
+check_pin "$TOOLS/csi/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/external-snapshotter/v8 ${EXTERNAL_SNAPSHOTTER_VERSION//./\\.}\$" "external-snapshotter/v8 $EXTERNAL_SNAPSHOTTER_VERSION"
+check_pin "$TOOLS/csimock/go.mod" "^[[:space:]]*github\.com/kubernetes-csi/csi-test/v3 ${CSI_TEST_VERSION//./\\.}\$" "csi-test/v3 $CSI_TEST_VERSION"
 
 # --- cache directory -----------------------------------------------------------
 hash_inputs() {
@@ -133,6 +139,28 @@ VELERO_LDFLAGS+=" -X sigs.k8s.io/controller-runtime/pkg/metrics/server.DefaultBi
   timed "build kvp-fsobjectstore" "${GOBUILD[@]}" -ldflags "-s -w" -o "$CACHE/bin/kvp-fsobjectstore" ./fsobjectstore
 )
 
+# --- kwok (module test/tools/kwok) ---------------------------------------------
+KWOK_LDFLAGS="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+(
+  cd "$TOOLS/kwok"
+  timed "build kwok $KWOK_VERSION" "${GOBUILD[@]}" -ldflags "$KWOK_LDFLAGS" -o "$CACHE/bin/kwok" sigs.k8s.io/kwok/cmd/kwok
+)
+
+# --- CSI snapshots (module test/tools/csi) -------------------------------------
+(
+  cd "$TOOLS/csi"
+  timed "build snapshot-controller, csi-snapshotter $EXTERNAL_SNAPSHOTTER_VERSION" \
+    "${GOBUILD[@]}" -ldflags "-s -w -X main.version=$EXTERNAL_SNAPSHOTTER_VERSION" -o "$CACHE/bin/" \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller \
+    github.com/kubernetes-csi/external-snapshotter/v8/cmd/csi-snapshotter
+)
+# The mock CSI driver: its own module (csi-test v3 needs CSI spec v1.2 and gRPC 1.25).
+(
+  cd "$TOOLS/csimock"
+  timed "build csi-test mock-driver $CSI_TEST_VERSION" "${GOBUILD[@]}" -ldflags "-s -w" -o "$CACHE/bin/mock-driver" \
+    github.com/kubernetes-csi/csi-test/v3/cmd/mock-driver
+)
+
 # --- CRDs (module test/tools/crdgen) -------------------------------------------
 moddir() { # module@version -> extracted directory in GOMODCACHE
   local out dir
@@ -173,6 +201,21 @@ EOF
 )
 timed "generate CRDs" "$CACHE/work/crdgen" -out "$CACHE/crds" \
   -velero-dir "$VELERO_DIR" -snapshotter-dir "$SNAP_DIR" -nad-dir "$NAD_DIR"
+
+# kwok's CRDs (Stage, Exec, ClusterExec, ...) and default Stages, verbatim from its module.
+KWOK_DIR=$(moddir "sigs.k8s.io/kwok@$KWOK_VERSION")
+for f in "$KWOK_DIR"/kustomize/crd/bases/kwok.x-k8s.io_*.yaml; do
+  plural=${f##*/kwok.x-k8s.io_}
+  cp "$f" "$CACHE/crds/${plural%.yaml}.kwok.x-k8s.io.yaml"
+done
+mkdir -p "$CACHE/kwok/stages"
+for f in node/fast/node-initialize.yaml pod/general/pod-create.yaml pod/general/pod-init-container-running.yaml \
+  pod/general/pod-init-container-completed.yaml pod/general/pod-ready.yaml pod/general/pod-complete.yaml \
+  pod/general/pod-delete.yaml; do
+  [ -f "$KWOK_DIR/kustomize/stage/$f" ] || die "kwok $KWOK_VERSION has no stage $f"
+  cp "$KWOK_DIR/kustomize/stage/$f" "$CACHE/kwok/stages/"
+done
+chmod -R u+w "$CACHE/crds" "$CACHE/kwok"
 
 cp "$TOOLS/versions.env" "$CACHE/versions.env"
 {

@@ -1,14 +1,18 @@
 /**
- * `npm start`: the demo. Brings the lab up, creates namespace "demo" with three VMs from the samples
+ * `npm start`: the demo. Brings the lab up (etcd, kube-apiserver, kwok with node01, the CSI snapshot
+ * machinery, velero server with the plugin), creates namespace "demo" with three VMs from the samples
  * (stopped with a DataVolume and a DataVolume template; running without guest agent; running with guest
- * agent and access credentials), backs it up and restores it with the real velero CLI, and prints what
- * happened: items in the backup tarball, annotations the plugin set, per-VM consistency, the hooks,
- * what the restore skipped and what came back. Logs: build/demo/logs/. Run by scripts/start.sh.
+ * agent and access credentials), backs it up with CSI snapshots and restores it with the real velero
+ * CLI, and prints what happened: items in the backup tarball, annotations the plugin set, per VM the
+ * freeze, the snapshots of its disks and the thaw (virt-freezer really exec'd through the apiserver and
+ * kwok's kubelet API), the consistency reached, what the restore skipped and what came back, and what
+ * CDI can adopt. Logs: build/demo/logs/. Run by scripts/start.sh.
  */
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
 import { pluginLogLines, REPO, startLab, type Lab } from './lab';
 import { createVmScenario } from './simulate';
+import { orderingViolations, vmTimelines, type VmTimeline } from './cluster-timeline';
 
 const NS = 'demo';
 const BACKUP = 'demo';
@@ -45,16 +49,6 @@ function itemsOf(files: Map<string, unknown>): Map<string, string[]> {
     return byResource;
 }
 
-function consistencyOf(obj: KubeObject | undefined): { level?: string; reasons?: string[] } | undefined {
-    const v = obj?.metadata?.annotations?.['velero.kubevirt.io/backup-consistency'];
-    if (v === undefined) return undefined;
-    try {
-        return JSON.parse(v) as { level?: string; reasons?: string[] };
-    } catch {
-        return { level: v };
-    }
-}
-
 function field(line: string, key: string): string {
     const m = new RegExp(`${key}=("((?:[^"\\\\]|\\\\.)*)"|\\S+)`).exec(line);
     return m === null ? '' : (m[2] ?? m[1] ?? '').replace(/\\"/g, '"');
@@ -71,7 +65,7 @@ function otherFields(line: string): string {
 }
 
 async function demo(lab: Lab): Promise<void> {
-    heading('1. demo namespace (objects as KubeVirt and CDI leave them; no KVM, no kubelet)');
+    heading('1. demo namespace (objects as KubeVirt and CDI leave them; no KVM: kwok runs the launcher pods on node01)');
     const [, createMs] = await timed(async () => {
         await createVmScenario(lab, NS, '01-vm-with-dv-and-dvtemplate.yaml');
         await createVmScenario(lab, NS, '02-vm-with-pvc.yaml');
@@ -80,9 +74,14 @@ async function demo(lab: Lab): Promise<void> {
     out((await lab.kubectl(['get', 'vm,vmi,dv,pvc,pod,secret', '-n', NS])).trimEnd());
     out(`(created in ${secs(createMs)})`);
 
-    heading(`2. velero backup create ${BACKUP} --include-namespaces ${NS} --snapshot-volumes=false --wait`);
-    const [, backupMs] = await timed(() => lab.velero(['backup', 'create', BACKUP, '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']));
-    out(`phase: ${(await lab.phase('backup', BACKUP)) ?? '?'} (${secs(backupMs)})`);
+    const csi = lab.state.csi !== undefined;
+    const snapFlag = csi ? [] : ['--snapshot-volumes=false'];
+    heading(`2. velero backup create ${BACKUP} --include-namespaces ${NS}${csi ? '' : ' --snapshot-volumes=false'} --wait`);
+    const [, backupMs] = await timed(() => lab.velero(['backup', 'create', BACKUP, '--include-namespaces', NS, ...snapFlag, '--wait']));
+    const backupObj = await lab.getJson('backups.velero.io', lab.veleroNamespace, BACKUP);
+    const bst = (backupObj?.['status'] ?? {}) as Record<string, unknown>;
+    out(`phase: ${String(bst['phase'] ?? '?')} (${secs(backupMs)}), errors ${String(bst['errors'] ?? 0)}, warnings ${String(bst['warnings'] ?? 0)}`);
+    if (csi) out(`  CSI: ${String(bst['csiVolumeSnapshotsCompleted'] ?? 0)} of ${String(bst['csiVolumeSnapshotsAttempted'] ?? 0)} VolumeSnapshots completed`);
     const files = await lab.readBackup(BACKUP);
     const log = await lab.backupLog(BACKUP);
 
@@ -102,27 +101,24 @@ async function demo(lab: Lab): Promise<void> {
     }
     if (!any) out('  (none)');
 
-    heading('5. consistency per VM');
-    for (const [path, value] of files) {
-        if (!/^resources\/virtualmachines\.kubevirt\.io\/namespaces\//.test(path)) continue;
-        const vm = value as KubeObject;
-        const c = consistencyOf(vm);
-        out(`  ${vm.metadata?.name ?? '?'}: ${c?.level ?? 'not recorded'}${c?.reasons?.length ? ` — ${c.reasons.join('; ')}` : ''}`);
-    }
+    heading('5. per VM: freeze, snapshots of its disks, thaw (recorder log and snapshot objects), consistency');
+    const timelines = vmTimelines(files, lab.freezer?.events(NS) ?? []);
+    for (const t of timelines) printTimeline(t);
     const warnings = pluginLogLines(log).filter((l) => l.includes('level=warning'));
     for (const w of warnings) out(`  plugin warning: ${field(w, 'msg')}`);
 
-    heading('6. backup hooks (virt-freezer on the launcher pods)');
+    heading('6. backup hooks (virt-freezer on the launcher pods, exec through kube-apiserver and the kubelet API of kwok)');
     const hooks = log.split('\n').filter((l) => /msg="(running exec hook|Error executing hook)"/.test(l));
     if (hooks.length === 0) out('  (no hook ran: no running VM)');
     for (const h of hooks) {
         if (h.includes('running exec hook')) out(`  ${field(h, 'hookPhase')}: ${field(h, 'hookCommand')} (on error: ${field(h, 'hookOnError')})`);
         else out(`      failed: ${field(h, 'error')}`);
     }
-    if (hooks.some((h) => h.includes('level=error'))) {
-        out('  The lab has no kubelet, so the exec of a hook fails: the hooks were attempted in order, and the');
-        out('  backup is PartiallyFailed for that reason alone. On a real cluster virt-freezer runs.');
+    if (hooks.some((h) => h.includes('level=error')) && lab.state.kwok === undefined) {
+        out('  The lab runs without kwok (no kubelet), so the exec of a hook fails: the hooks were attempted in');
+        out('  order, and the backup is PartiallyFailed for that reason alone. On a real cluster virt-freezer runs.');
     }
+    for (const e of lab.freezer?.events(NS) ?? []) if (e.event === 'end') out(`  recorder: ${e.time} ${e.action} ${e.name}: ${e.result}`);
 
     heading(`7. delete namespace ${NS}`);
     const [, deleteMs] = await timed(() => lab.deleteNamespace(NS));
@@ -144,26 +140,64 @@ async function demo(lab: Lab): Promise<void> {
 
     heading('9. after the restore');
     out((await lab.kubectl(['get', 'vm,vmi,dv,pvc,pod,secret', '-n', NS])).trimEnd());
-    out('  (no KubeVirt or CDI controllers here: VMs get no status, DVs no phase; on a cluster they resume)');
-    const restoredAnns: string[] = [];
-    for (const kind of ['datavolumes.cdi.kubevirt.io', 'persistentvolumeclaims']) {
-        for (const o of await lab.list(kind, NS)) {
-            const a = Object.entries(o.metadata?.annotations ?? {}).filter(([k]) => k.startsWith('cdi.kubevirt.io/storage.pre') || k.endsWith('populatedFor'));
-            if (a.length > 0) restoredAnns.push(`  ${o.kind ?? ''} ${o.metadata?.name ?? ''}: ${a.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+    if (csi) out((await lab.kubectl(['get', 'volumesnapshot,volumesnapshotcontent', '-n', NS])).trimEnd());
+    out('  (no KubeVirt or CDI controllers here, see docs/decisions/010-lab-controllers.md: VMs get no status,');
+    out('  DVs no phase; on a cluster they resume)');
+    heading('10. per VM on restore: what CDI adopts instead of importing again');
+    for (const t of timelines) {
+        const marks: string[] = [];
+        for (const claim of t.claims) {
+            const dv = await lab.getJson('datavolumes.cdi.kubevirt.io', NS, claim);
+            const pvc = await lab.getJson('persistentvolumeclaims', NS, claim);
+            const dvAnn = dv?.metadata?.annotations ?? {};
+            const pvcAnn = pvc?.metadata?.annotations ?? {};
+            const src = (pvc?.spec as { dataSource?: { kind?: string; name?: string } } | undefined)?.dataSource;
+            const parts: string[] = [];
+            if (dv !== undefined) parts.push(`DataVolume prePopulated=${dvAnn['cdi.kubevirt.io/storage.prePopulated'] ?? '-'}`);
+            if (pvc !== undefined) {
+                parts.push(`PVC populatedFor=${pvcAnn['cdi.kubevirt.io/storage.populatedFor'] ?? '-'}`);
+                parts.push(`from ${src?.kind ?? 'no data source'}${src?.name ? ` ${src.name}` : ''}`);
+                parts.push(`phase ${String((pvc['status'] as { phase?: string } | undefined)?.phase ?? '?')}`);
+            } else parts.push('PVC not restored');
+            marks.push(`${claim}: ${parts.join(', ')}`);
         }
+        out(`  ${t.vm}: ${marks.length === 0 ? 'no disks' : ''}`);
+        for (const m of marks) out(`      ${m}`);
     }
-    if (restoredAnns.length > 0) {
-        out('  restored storage annotations (CDI adopts these volumes instead of importing again):');
-        restoredAnns.forEach((l) => out(l));
+    if (csi) {
+        out('  Closing note: the restored claims carry their VolumeSnapshot as data source and wait, Pending, for');
+        out('  their first consumer (StorageClass WaitForFirstConsumer). Binding them needs a provisioner (and the');
+        out('  PV binder); the lab runs none, and no KubeVirt starts the VMs that would consume them.');
     }
+    out('  Adoption: each restored DataVolume carries cdi.kubevirt.io/storage.prePopulated and its claim');
+    out('  cdi.kubevirt.io/storage.populatedFor, which is what makes CDI adopt the volume instead of importing');
+    out('  again; no cdi-controller runs in the lab to act on them (docs/decisions/010-lab-controllers.md).');
 
     heading('timings');
     out(`  lab start ${lab.state.timings['total']?.toFixed(1) ?? '?'}s, create ${secs(createMs)}, backup ${secs(backupMs)}, delete namespace ${secs(deleteMs)}, restore ${secs(restoreMs)}`);
 }
 
+function printTimeline(t: VmTimeline): void {
+    out(`  ${t.vm}`);
+    const c = t.consistency;
+    if (t.freezeEnd === undefined) out('      freeze at:    - (no freeze: no running guest, or the hook did not run)');
+    else out(`      freeze at:    ${t.freezeStart ?? '?'} .. ${t.freezeEnd} (${t.freezeResult ?? '?'})`);
+    if (t.snapshots.length === 0) out(`      snapshots at: - (${t.claims.length} disk(s), no VolumeSnapshot)`);
+    for (const s of t.snapshots) {
+        out(`      snapshots at: ${s.cutAt ?? s.created}  ${s.pvc} -> ${s.volumeSnapshot}${s.readyToUse === true ? ' (ready)' : ''}`);
+    }
+    if (t.thawStart === undefined) out('      thaw at:      -');
+    else out(`      thaw at:      ${t.thawStart} .. ${t.thawEnd ?? '?'} (${t.thawResult ?? '?'})`);
+    if (t.freezeEnd !== undefined && t.snapshots.length > 0) {
+        const bad = orderingViolations(t);
+        out(`      order:        ${bad.length === 0 ? 'freeze < every snapshot < thaw' : bad.join('; ')}`);
+    }
+    out(`      consistency:  ${c?.level ?? 'not recorded'}${c?.reasons?.length ? ` (${c.reasons.join('; ')})` : ''}`);
+}
+
 async function main(): Promise<void> {
     const logDir = join(REPO, 'build', 'demo', 'logs');
-    out('kubevirt-velero-plugin demo: local lab (etcd, kube-apiserver, velero server with the plugin)');
+    out('kubevirt-velero-plugin demo: local lab (etcd, kube-apiserver, kwok, CSI snapshots, velero server with the plugin)');
     const lab = await startLab({ logDir });
     try {
         await demo(lab);

@@ -44,6 +44,15 @@ import {
     unregister,
 } from './proc';
 import { readTarGz, untar } from './tar';
+import {
+    apiserverKubeletFlags,
+    FreezerRecorder,
+    kubeletPki,
+    startCsi,
+    startKwok,
+    type CsiState,
+    type KwokState,
+} from './cluster';
 
 /** The repository root (found upwards from this file, so that a bundled copy under build/ works too). */
 export const REPO = findRepo(__dirname);
@@ -82,6 +91,16 @@ export interface StartLabOptions {
     /** Extra flags for velero server. */
     veleroArgs?: string[];
     /**
+     * Run kwok: node node01 with a kubelet API, pods Running, exec hooks through the apiserver (default:
+     * when the tools dir has bin/kwok).
+     */
+    kwok?: boolean;
+    /**
+     * Run the CSI snapshot machinery (snapshot-controller, csi-snapshotter, mock CSI driver) and velero
+     * server with --features=EnableCSI (default: when the tools dir has bin/snapshot-controller).
+     */
+    csi?: boolean;
+    /**
      * A command the velero server is started through, e.g. a wrapper that puts it into a memory cgroup
      * before exec'ing it (its plugin processes inherit the cgroup). The server's own command follows it.
      */
@@ -114,6 +133,10 @@ export interface LabState {
     keep: boolean;
     /** Seconds spent in each start-up step. */
     timings: Record<string, number>;
+    /** kwok (node01, kubelet API, virt-freezer recorder), when it runs. */
+    kwok?: KwokState;
+    /** The CSI snapshot machinery, when it runs. */
+    csi?: CsiState;
 }
 
 export type Predicate<T> = () => Promise<T | undefined | null | false> | T | undefined | null | false;
@@ -210,6 +233,10 @@ export class Lab {
     }
     get isExistingCluster(): boolean {
         return this.state.mode === 'existing';
+    }
+    /** The virt-freezer recorder (undefined without kwok). */
+    get freezer(): FreezerRecorder | undefined {
+        return this.state.kwok === undefined ? undefined : new FreezerRecorder(this.state.kwok);
     }
     get bin(): (name: string) => string {
         return (name) => join(this.state.toolsDir, 'bin', name);
@@ -779,7 +806,9 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     log(`work dir ${workDir}, logs in ${logDir}`);
     try {
         startWatchdog(registry, process.pid, join(logDir, 'watchdog.log'));
-        const [etcdPort, peerPort, apiPort, metricsPort] = (await freePorts(4)) as [number, number, number, number];
+        const [etcdPort, peerPort, apiPort, metricsPort, kubeletPort] = (await freePorts(5)) as [number, number, number, number, number];
+        const useKwok = opts.kwok ?? existsSync(bin('kwok'));
+        const useCsi = opts.csi ?? existsSync(bin('snapshot-controller'));
         state.apiServer = `https://127.0.0.1:${apiPort}`;
 
         await timed(timings, 'etcd', async () => {
@@ -797,6 +826,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
             await lab.waitFor(async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)) === 200, 30_000, 'etcd healthy', 100);
         });
 
+        let kubelet: Awaited<ReturnType<typeof kubeletPki>> | undefined;
         await timed(timings, 'pki', async () => {
             const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
             writeFileSync(join(workDir, 'pki', 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -805,6 +835,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
                 '-subj', '/CN=kvp-lab-client-ca', '-keyout', join(workDir, 'pki', 'ca.key'), '-out', join(workDir, 'pki', 'ca.crt'),
             ]);
             await issueClientCert(join(workDir, 'pki'), 'admin', '/O=system:masters/CN=kvp-lab-admin', join(workDir, 'pki', 'ca.crt'), join(workDir, 'pki', 'ca.key'));
+            if (useKwok) kubelet = await kubeletPki(join(workDir, 'pki'), join(workDir, 'pki', 'ca.crt'), join(workDir, 'pki', 'ca.key'));
         });
 
         await timed(timings, 'apiserver', async () => {
@@ -824,6 +855,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
                 `--service-account-signing-key-file=${sa}`,
                 '--endpoint-reconciler-type=none',
                 `--client-ca-file=${join(workDir, 'pki', 'ca.crt')}`,
+                ...(kubelet === undefined ? [] : apiserverKubeletFlags(join(workDir, 'pki', 'ca.crt'), kubelet)),
             ], join(logDir, 'kube-apiserver.log'));
             const crt = join(workDir, 'certs', 'apiserver.crt');
             await lab.waitFor(() => existsSync(crt) && readFileSync(crt, 'utf8').includes('END CERTIFICATE'), 30_000, 'serving certificate', 100);
@@ -862,6 +894,14 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
             await lab.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
         });
 
+        if (useKwok && kubelet !== undefined) {
+            const k = kubelet;
+            state.kwok = await timed(timings, 'kwok', () =>
+                startKwok(lab, { port: kubeletPort, logDir, serverCert: k.serverCert, serverKey: k.serverKey, repo: REPO }),
+            );
+        }
+        if (useCsi) state.csi = await timed(timings, 'csi', () => startCsi(lab, { logDir }));
+
         await timed(timings, 'bsl', async () => {
             await lab.apply([
                 { apiVersion: 'v1', kind: 'Namespace', metadata: { name: state.veleroNamespace } },
@@ -896,6 +936,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
             '--profiler-address=',
             `--log-level=${opts.veleroLogLevel ?? 'debug'}`,
             '--store-validation-frequency=10s',
+            ...(useCsi ? ['--features=EnableCSI'] : []),
             ...(opts.veleroArgs ?? []),
         ];
         // Plugin processes inherit the server's environment: KUBECONFIG is how our plugin finds the cluster.

@@ -8,8 +8,13 @@
  * says what is verified; every (scenario, applicable check) pair is one test. The pipelines run once,
  * in beforeAll, and record; the tests judge the records.
  *
- * Local lab (default): simulated VMs, no kubelet (hooks of running VMs fail: backup PartiallyFailed with
- * exactly the two hook errors), no controllers (restored objects keep no status).
+ * Local lab (default): simulated VMs on kwok's node01: the virt-freezer hooks really exec through
+ * kube-apiserver and kwok's kubelet API into the lab's recorder, and the backup takes CSI snapshots
+ * (snapshot-controller, csi-snapshotter, mock CSI driver): backups end Completed with a ready
+ * VolumeSnapshot for every disk, cut between the end of the freeze and the start of the thaw. No
+ * KubeVirt/CDI controllers (restored objects keep no status; docs/decisions/010-lab-controllers.md).
+ * A lab without kwok (startLab({kwok: false})) has no kubelet: hooks of running VMs fail, backup
+ * PartiallyFailed with exactly the two hook errors.
  * Existing cluster (KVP_LAB_KUBECONFIG; optional KVP_STORAGE_CLASS, KVP_SCENARIO_TIMEOUT_MS): real VMs
  * from the same samples without status; the pipeline waits for KubeVirt and CDI (partner.ts settle()),
  * hooks run (backup Completed), and the recreated VMI/launcher pod are told apart from restored ones by
@@ -22,10 +27,11 @@
  * Names: namespaces scn-<id>, backups/restores scn-<id>-<run stamp>; the negative proof uses scn-neg-06.
  * KVP_SCENARIO_CONCURRENCY (default 2) pipelines run at a time.
  */
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
-import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, type Lab } from './lab';
+import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, REPO, startLab, toolsDir, type Lab } from './lab';
+import { orderingViolations } from './cluster-timeline';
 import {
     SCENARIOS,
     buildBrokenPlugin,
@@ -42,15 +48,29 @@ import {
 } from './scenarios/partner';
 
 const EXISTING = (process.env['KVP_LAB_KUBECONFIG'] ?? '') !== '';
+/**
+ * The local lab of this file is its own full lab (startLab defaults: kwok and the CSI machinery when the
+ * tools dir has them; the shared lab of the other suites runs without). Known at load: test names
+ * depend on it.
+ */
+const TOOLS_BIN = EXISTING ? '' : join(toolsDir(), 'bin');
+const LAB_KWOK = !EXISTING && existsSync(join(TOOLS_BIN, 'kwok'));
+/** Exec hooks reach a kubelet: a real cluster, or kwok in the local lab. */
+const HOOKS_RUN = EXISTING || LAB_KWOK;
+/** The local lab takes CSI snapshots (snapshot-controller, csi-snapshotter, mock driver). */
+const LAB_CSI = !EXISTING && existsSync(join(TOOLS_BIN, 'snapshot-controller'));
 const STAMP = Date.now().toString(36);
 const RESTORE_LABEL = 'velero.io/restore-name';
 const VMI_GVK = 'kubevirt.io/v1/VirtualMachineInstance';
 const POD_GVK = 'v1/Pod';
 
 let lab: Lab;
-beforeAll(() => {
-    lab = connectLab();
-});
+beforeAll(async () => {
+    lab = EXISTING ? connectLab() : await startLab({ logDir: join(REPO, 'build', 'lab', 'logs-scenarios') });
+}, 300_000);
+afterAll(async () => {
+    await lab.stop();
+}, 120_000);
 
 // ---- helpers over a run ---------------------------------------------------------------------------
 
@@ -85,6 +105,10 @@ function discarded(r: Run): string[] {
 function ownedVmiNames(r: Run): string[] {
     return r.vmisBefore.filter((v) => (v.metadata?.ownerReferences ?? []).some((o) => o.kind === 'VirtualMachine')).map((v) => v.metadata?.name ?? '');
 }
+function agentConnected(vmi: KubeObject): boolean {
+    const conds = (vmi.status as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [];
+    return conds.some((c) => c.type === 'AgentConnected' && c.status === 'True');
+}
 function pluginLines(log: string, msg: string): string[] {
     return pluginLogLines(log).filter((l) => logFields(l)['msg'] === msg);
 }
@@ -102,21 +126,21 @@ const running = (s: Scenario): boolean => s.pods.launcher > 0;
 const CHECKS: Check[] = [
     {
         name: (s) =>
-            running(s) && !EXISTING
+            running(s) && !HOOKS_RUN
                 ? 'backup ends PartiallyFailed, and only because the two virt-freezer hooks cannot exec (no kubelet)'
-                : `backup ends ${expectedBackupPhase(s, EXISTING)} without errors`,
+                : `backup ends ${expectedBackupPhase(s, HOOKS_RUN)} without errors`,
         applies: () => true,
         verify: (s, r) => {
             // Without a kubelet the exec fails: pods/exec is served by the node the pod names.
             const hookErrors =
-                running(s) && !EXISTING
+                running(s) && !HOOKS_RUN
                     ? ['pre', 'post'].map((hookPhase) => ({ msg: 'Error executing hook', hookPhase, error: 'pods "node01" not found' }))
                     : [];
             expect({
                 phase: r.backupPhase,
                 errors: r.backupErrors,
                 errorLines: errorLines(r.backupLog).map((f) => ({ msg: f['msg'], hookPhase: f['hookPhase'], error: f['error'] })),
-            }).toEqual({ phase: expectedBackupPhase(s, EXISTING), errors: hookErrors.length, errorLines: hookErrors });
+            }).toEqual({ phase: expectedBackupPhase(s, HOOKS_RUN), errors: hookErrors.length, errorLines: hookErrors });
         },
     },
     {
@@ -134,10 +158,38 @@ const CHECKS: Check[] = [
             expect(r.launcherHooks).toEqual(r.launcherPods.map((pod) => ({ pod, pre: cmd('--freeze'), post: cmd('--unfreeze') })));
             const attempt = (phase: string, flag: string): HookLine[] => [
                 { level: 'info', msg: 'running exec hook', phase, command: cmd(flag) },
-                ...(EXISTING ? [] : [{ level: 'error', msg: 'Error executing hook', phase, error: 'pods "node01" not found' }]),
+                ...(HOOKS_RUN ? [] : [{ level: 'error', msg: 'Error executing hook', phase, error: 'pods "node01" not found' }]),
             ];
             const expected = running(s) ? [...attempt('pre', '--freeze'), ...attempt('post', '--unfreeze')] : [];
             expect(hookLines(r.backupLog)).toEqual(expected);
+            if (LAB_KWOK) {
+                // The exec reached the node: the recorder standing in for virt-freezer ran, freeze then unfreeze.
+                const agent = s.vmi !== undefined && r.vmisBefore.some((v) => agentConnected(v));
+                const result = agent ? 'ok' : 'no-agent';
+                expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => `${e.action} ${e.name} ${e.result}`)).toEqual(
+                    running(s) ? [`freeze ${vmi} ${result}`, `unfreeze ${vmi} ${result}`] : [],
+                );
+            }
+        },
+    },
+    {
+        name: () => 'every disk (PVC) of the VM has a ready VolumeSnapshot in the backup',
+        applies: (s) => LAB_CSI && s.dataVolumes.length > 0,
+        verify: (s, r) => {
+            const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
+            const disks = [...(t?.claims ?? [])].sort();
+            expect(disks.length).toBeGreaterThan(0);
+            expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse, x.cutAt !== undefined])).toEqual(disks.map((d) => [d, true, true]));
+            expect(r.csiSnapshots).toEqual({ attempted: disks.length, completed: disks.length });
+        },
+    },
+    {
+        name: () => 'freeze ends before every VolumeSnapshot of the VM is cut, and the thaw starts after (recorder log, snapshot objects)',
+        applies: (s) => LAB_CSI && LAB_KWOK && running(s),
+        verify: (s, r) => {
+            const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
+            expect(t?.snapshots.length ?? 0).toBeGreaterThan(0);
+            expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
         },
     },
     {
@@ -316,7 +368,7 @@ function namesFor(prefix: string, s: Scenario): { ns: string; backup: string; re
 // ---- the seven scenarios ------------------------------------------------------------------------------
 
 const CONCURRENCY = Number(process.env['KVP_SCENARIO_CONCURRENCY'] ?? 2);
-const PIPELINE_TIMEOUT_MS = EXISTING ? SCENARIOS.length * 2 * Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60_000) : 280_000;
+const PIPELINE_TIMEOUT_MS = EXISTING ? SCENARIOS.length * 2 * Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60_000) : 900_000;
 
 describe('partner compatibility scenarios (KubeVirt integration guide)', () => {
     const runs = new Map<string, Run | Error>();
@@ -360,6 +412,57 @@ describe('partner compatibility scenarios (KubeVirt integration guide)', () => {
         c.verify(s, r);
     });
 });
+
+// ---- label-selected backups: the same freeze < snapshots < thaw ------------------------------------------------
+
+/**
+ * The running scenarios with disks, backed up by label instead of by namespace: only the VM carries the
+ * label, so the VM opens its ItemBlock and the plugin's block-vm-action brings the VMI, the launcher pod
+ * (whose hooks Velero then runs) and the volumes into it.
+ */
+const SELECT_LABEL = 'kvp-scn-select';
+function labelSelected(s: Scenario): Scenario {
+    const edit = s.edit;
+    return {
+        ...s,
+        selector: `${SELECT_LABEL}=yes`,
+        edit: (objs) =>
+            (edit === undefined ? objs : edit(objs)).map((o) =>
+                o.kind === 'VirtualMachine' ? { ...o, metadata: { ...o.metadata, labels: { ...(o.metadata?.labels ?? {}), [SELECT_LABEL]: 'yes' } } } : o,
+            ),
+    };
+}
+const SELECTED = SCENARIOS.filter((s) => s.vm !== undefined && running(s) && s.dataVolumes.length > 0 && ['02', '05'].includes(s.id)).map(labelSelected);
+
+if (LAB_CSI && LAB_KWOK) {
+    describe('label-selected backups (--selector on the VM only) freeze, snapshot and thaw like namespace backups', () => {
+        const runs = new Map<string, Run | Error>();
+        beforeAll(async () => {
+            for (const s of SELECTED) {
+                try {
+                    runs.set(s.id, await runScenario(lab, s, namesFor('scn-sel', s)));
+                } catch (e) {
+                    runs.set(s.id, e instanceof Error ? e : new Error(String(e)));
+                }
+            }
+        }, PIPELINE_TIMEOUT_MS);
+
+        it.each(SELECTED.map((s) => ({ id: s.id, title: s.title, s })))(
+            '$id $title: Completed, every disk snapshotted, freeze < every snapshot < thaw',
+            ({ s }) => {
+                const r = runs.get(s.id);
+                if (r === undefined) throw new Error(`scenario ${s.id} did not run`);
+                if (r instanceof Error) throw r;
+                expect({ phase: r.backupPhase, errors: r.backupErrors }).toEqual({ phase: 'Completed', errors: 0 });
+                const t = r.timelines.find((x) => x.vm === s.vm?.name);
+                expect(t?.claims.length ?? 0).toBeGreaterThan(0);
+                expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse])).toEqual((t?.claims ?? []).map((c) => [c, true]));
+                expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => e.action)).toEqual(['freeze', 'unfreeze']);
+                expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
+            },
+        );
+    });
+}
 
 // ---- negative proof: a broken plugin fails the scenarios ----------------------------------------------------
 

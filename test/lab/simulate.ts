@@ -24,6 +24,7 @@ import type { KubeObject } from '../../src/kube/object';
 import { deepClone } from '../../src/kube/json';
 import { REPO, parseYamlObjects, type Lab } from './lab';
 import { readFileSync } from 'node:fs';
+import { CSI_DRIVER } from './cluster';
 
 export const SAMPLES = join(REPO, 'manifests', 'samples');
 
@@ -54,7 +55,8 @@ const KIND_ORDER: Record<string, number> = {
     Pod: 10,
 };
 const CLUSTER_KINDS = new Set(['Namespace', 'StorageClass', 'PersistentVolume', 'VirtualMachineClusterInstancetype', 'VirtualMachineClusterPreference']);
-const FAKE_CSI_DRIVER = 'kvp-lab.csi.example.com';
+/** The driver of a claim that names no provisioner: the lab's CSI driver (cluster.ts). */
+const FAKE_CSI_DRIVER = CSI_DRIVER;
 
 function order(o: KubeObject): number {
     return KIND_ORDER[o.kind ?? ''] ?? 11;
@@ -201,15 +203,43 @@ async function createSimulated(lab: Lab, input: KubeObject[], opts: ScenarioOpti
 
     if (opts.noStatus === true) return created.map((c) => c.obj);
     const out: KubeObject[] = [];
+    const kwokPods: number[] = [];
     for (const c of created) {
         if (c.status === undefined || c.obj.kind === 'Namespace') {
+            out.push(c.obj);
+            continue;
+        }
+        if (runByKwok(lab, c.obj, c.status)) {
+            // kwok runs it on its node (pod-create, pod-ready stages): its status is kwok's, not the sample's.
+            kwokPods.push(out.length);
             out.push(c.obj);
             continue;
         }
         const status = replaceDeep(c.status, uidMap);
         out.push(await lab.applyStatus({ apiVersion: c.obj.apiVersion, kind: c.obj.kind, metadata: c.obj.metadata, status } as KubeObject));
     }
+    for (const i of kwokPods) {
+        const pod = out[i] as KubeObject;
+        const ns = pod.metadata?.namespace ?? '';
+        const name = pod.metadata?.name ?? '';
+        out[i] = await lab.waitFor(
+            async () => {
+                const p = await lab.getJson('pods', ns, name);
+                return (p?.status as { phase?: string } | undefined)?.phase === 'Running' ? p : undefined;
+            },
+            60_000,
+            `pod ${ns}/${name} Running (kwok)`,
+            100,
+        );
+    }
     return out;
+}
+
+/** A pod the sample shows Running on the node kwok manages: kwok, not the sample, makes it Running. */
+function runByKwok(lab: Lab, obj: KubeObject, status: unknown): boolean {
+    const kwok = lab.state.kwok;
+    if (kwok === undefined || obj.kind !== 'Pod') return false;
+    return (obj.spec as { nodeName?: string } | undefined)?.nodeName === kwok.node && (status as { phase?: string } | undefined)?.phase === 'Running';
 }
 
 /** The PersistentVolume a CSI provisioner would have created and bound for the claim. */

@@ -68,6 +68,10 @@ var (
 		"snapshot.storage.k8s.io_volumesnapshots.yaml",
 		"snapshot.storage.k8s.io_volumesnapshotcontents.yaml",
 		"snapshot.storage.k8s.io_volumesnapshotclasses.yaml",
+		// VolumeGroupSnapshot* (Velero 1.18 lists them at restore; snapshot-controller watches them).
+		"groupsnapshot.storage.k8s.io_volumegroupsnapshots.yaml",
+		"groupsnapshot.storage.k8s.io_volumegroupsnapshotcontents.yaml",
+		"groupsnapshot.storage.k8s.io_volumegroupsnapshotclasses.yaml",
 	}
 )
 

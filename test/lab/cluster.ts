@@ -1,0 +1,316 @@
+/**
+ * The lab's node, kubelet API and CSI snapshot machinery, all real components built from the Go module
+ * proxy by scripts/build-go-tools.sh:
+ *
+ *  - kwok (sigs.k8s.io/kwok): manages the fake node `node01` (the samples' node) through its Stage CRDs
+ *    (node-initialize, pod-create, pod-ready, pod-complete, pod-delete: kwok's own default stages, delays
+ *    set to zero) and serves the kubelet API on loopback. kube-apiserver reaches it with --kubelet-*
+ *    flags, so `kubectl exec` and Velero's exec hooks really go apiserver → kubelet API → kwok. A
+ *    ClusterExec maps exec in the launcher pods' `compute` container to local commands; kwok runs in a
+ *    private mount namespace where /usr/bin is overlaid with a directory holding our recorder as
+ *    `virt-freezer`, so the hook command KubeVirt put on the pod (/usr/bin/virt-freezer --freeze ...)
+ *    runs unchanged and is recorded (cluster-virt-freezer.sh; FreezerRecorder reads and steers it).
+ *  - snapshot-controller and csi-snapshotter (external-snapshotter) with the csi-test mock CSI driver
+ *    behind the sidecar, registered under the samples' driver name; a VolumeSnapshotClass labelled for
+ *    Velero and the samples' StorageClass for that driver (WaitForFirstConsumer: restored claims wait for
+ *    a consumer; no provisioner runs, docs/decisions/010-lab-controllers.md).
+ */
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeObject } from '../../src/kube/object';
+import { parseAllDocuments } from 'yaml';
+import { runOk, startDaemon } from './proc';
+
+/** The node the samples' launcher pods run on (spec.nodeName); kwok manages it. */
+export const KWOK_NODE = 'node01';
+/** Annotation kwok selects its nodes by (--manage-nodes-with-annotation-selector). */
+export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
+/** The CSI driver name the mock driver registers: the samples' provisioner, so their PVs are its volumes. */
+export const CSI_DRIVER = 'rook-ceph.rbd.csi.ceph.com';
+/** The StorageClass of the samples, for CSI_DRIVER. */
+export const STORAGE_CLASS = 'rook-ceph-block';
+/** The VolumeSnapshotClass Velero picks for CSI_DRIVER (label velero.io/csi-volumesnapshot-class). */
+export const SNAPSHOT_CLASS = 'kvp-lab-snapclass';
+
+/** Paths of the kwok side of a lab (stored in LabState.kwok). */
+export interface KwokState {
+    node: string;
+    port: number;
+    /** JSON lines the virt-freezer recorder appends (FreezerEvent). */
+    freezerLog: string;
+    /** Directory of the recorder's switch files. */
+    freezerCtl: string;
+}
+
+export interface CsiState {
+    driver: string;
+    storageClass: string;
+    snapshotClass: string;
+    socket: string;
+}
+
+/** One line of the recorder's log. */
+export interface FreezerEvent {
+    time: string;
+    event: 'start' | 'end';
+    action: 'freeze' | 'unfreeze' | '';
+    namespace: string;
+    name: string;
+    mode: string;
+    result: '' | 'ok' | 'fail' | 'no-agent' | 'killed';
+    pid: number;
+}
+
+export type FreezerMode = 'ok' | 'fail' | 'hang' | 'no-agent';
+
+/** Reads and steers the lab's virt-freezer recorder. */
+export class FreezerRecorder {
+    constructor(readonly state: KwokState) {}
+
+    /** Every recorded event, in order (optionally of one namespace). */
+    events(namespace?: string): FreezerEvent[] {
+        if (!existsSync(this.state.freezerLog)) return [];
+        return readFileSync(this.state.freezerLog, 'utf8')
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map((l) => JSON.parse(l) as FreezerEvent)
+            .filter((e) => namespace === undefined || e.namespace === namespace);
+    }
+
+    /**
+     * What the next freeze/unfreeze of a VMI (or of every VMI of a namespace: name undefined) does. `hang`
+     * sleeps `seconds` (default 300). Cleared by clear(namespace).
+     */
+    set(namespace: string, name: string | undefined, action: 'freeze' | 'unfreeze', mode: FreezerMode, seconds?: number): void {
+        const dir = join(this.state.freezerCtl, namespace);
+        mkdirSync(dir, { recursive: true });
+        const file = join(dir, name === undefined ? action : `${name}.${action}`);
+        writeFileSync(file, `${mode}${seconds === undefined ? '' : ` ${seconds}`}\n`);
+    }
+
+    /** Removes the switches of a namespace. */
+    clear(namespace: string): void {
+        rmSync(join(this.state.freezerCtl, namespace), { recursive: true, force: true });
+    }
+}
+
+/** Zeroes the delays of kwok's default stages (each adds 1 s + up to 5 s of jitter per pod otherwise). */
+export function fastStage(stage: KubeObject): KubeObject {
+    const s = JSON.parse(JSON.stringify(stage)) as KubeObject & { spec?: { delay?: Record<string, unknown> } };
+    const d = s.spec?.delay;
+    if (d !== undefined) {
+        d['durationMilliseconds'] = 0;
+        delete d['jitterDurationMilliseconds'];
+    }
+    return s;
+}
+
+async function openssl(args: string[]): Promise<void> {
+    await runOk('openssl', args);
+}
+
+/**
+ * Certificates for the kubelet API path: kwok's serving certificate (IP SAN 127.0.0.1, signed by the lab
+ * CA, which kube-apiserver trusts through --kubelet-certificate-authority) and kube-apiserver's client
+ * certificate for the kubelet API.
+ */
+export async function kubeletPki(dir: string, caCert: string, caKey: string): Promise<{ serverCert: string; serverKey: string; clientCert: string; clientKey: string }> {
+    mkdirSync(dir, { recursive: true });
+    const issue = async (name: string, subject: string, ext: string): Promise<[string, string]> => {
+        const key = join(dir, `${name}.key`);
+        const csr = join(dir, `${name}.csr`);
+        const crt = join(dir, `${name}.crt`);
+        const extFile = join(dir, `${name}.ext`);
+        await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', subject, '-keyout', key, '-out', csr]);
+        writeFileSync(extFile, ext);
+        await openssl(['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-days', '2', '-extfile', extFile, '-out', crt]);
+        return [crt, key];
+    };
+    const [serverCert, serverKey] = await issue(
+        'kwok-kubelet',
+        `/CN=${KWOK_NODE}`,
+        'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    );
+    const [clientCert, clientKey] = await issue(
+        'apiserver-kubelet-client',
+        '/O=system:masters/CN=kube-apiserver-kubelet-client',
+        'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n',
+    );
+    return { serverCert, serverKey, clientCert, clientKey };
+}
+
+/** The kube-apiserver flags that make it reach kwok's kubelet API on 127.0.0.1. */
+export function apiserverKubeletFlags(caCert: string, pki: { clientCert: string; clientKey: string }): string[] {
+    return [
+        `--kubelet-certificate-authority=${caCert}`,
+        `--kubelet-client-certificate=${pki.clientCert}`,
+        `--kubelet-client-key=${pki.clientKey}`,
+        '--kubelet-preferred-address-types=InternalIP',
+    ];
+}
+
+/** Minimal view of the Lab that this module needs (avoids an import cycle on the class). */
+export interface ClusterLab {
+    readonly workDir: string;
+    readonly kubeconfig: string;
+    readonly state: { registry: string; toolsDir: string };
+    apply(objs: KubeObject[] | string): Promise<KubeObject[]>;
+    kubectl(args: string[], input?: string): Promise<string>;
+    getJson(resource: string, ns: string, name: string): Promise<KubeObject | undefined>;
+    waitFor<T>(fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what: string, intervalMs?: number): Promise<T>;
+}
+
+/**
+ * Starts kwok against the lab (its CRDs must be installed), applies its stages and the ClusterExec of the
+ * launcher pods, creates node01 and waits until it is Ready.
+ */
+export async function startKwok(
+    lab: ClusterLab,
+    opts: { port: number; logDir: string; serverCert: string; serverKey: string; repo: string },
+): Promise<KwokState> {
+    const tools = lab.state.toolsDir;
+    const dir = join(lab.workDir, 'kwok');
+    const overlay = join(dir, 'usr-bin');
+    const ctl = join(dir, 'freezer-ctl');
+    for (const d of [dir, overlay, ctl]) mkdirSync(d, { recursive: true });
+    const freezerLog = join(dir, 'virt-freezer.jsonl');
+    writeFileSync(freezerLog, '');
+    copyFileSync(join(opts.repo, 'test', 'lab', 'cluster-virt-freezer.sh'), join(overlay, 'virt-freezer'));
+    chmodSync(join(overlay, 'virt-freezer'), 0o755);
+
+    const stagesDir = join(tools, 'kwok', 'stages');
+    const stages = readdirSync(stagesDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .flatMap((f) => parseAllDocuments(readFileSync(join(stagesDir, f), 'utf8')).map((d) => d.toJS() as KubeObject))
+        .filter((o) => o !== null && typeof o === 'object')
+        .map(fastStage);
+    await lab.apply([
+        ...stages,
+        {
+            apiVersion: 'kwok.x-k8s.io/v1alpha1',
+            kind: 'ClusterExec',
+            metadata: { name: 'virt-launcher-compute' },
+            spec: {
+                execs: [
+                    {
+                        containers: ['compute'],
+                        local: {
+                            envs: [
+                                { name: 'KVP_FREEZER_LOG', value: freezerLog },
+                                { name: 'KVP_FREEZER_CTL', value: ctl },
+                                { name: 'KVP_KUBECTL', value: join(tools, 'bin', 'kubectl') },
+                                { name: 'KVP_KUBECONFIG', value: lab.kubeconfig },
+                            ],
+                        },
+                    },
+                ],
+            },
+        } as KubeObject,
+    ]);
+
+    const kwokArgs = [
+        `--kubeconfig=${lab.kubeconfig}`,
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+        '--node-ip=127.0.0.1',
+        `--node-port=${opts.port}`,
+        `--server-address=127.0.0.1:${opts.port}`,
+        `--tls-cert-file=${opts.serverCert}`,
+        `--tls-private-key-file=${opts.serverKey}`,
+        '--enable-crds=Stage,Exec,ClusterExec',
+        '--node-lease-duration-seconds=0',
+        '-v=INFO',
+    ];
+    // A private mount namespace where /usr/bin = our overlay dir over the host's /usr/bin: the hook
+    // command /usr/bin/virt-freezer resolves to the recorder for kwok's children only.
+    const script = 'mount -t overlay kvp-lab-usr-bin -o "lowerdir=$1:/usr/bin" /usr/bin && shift && exec "$@"';
+    const unshare = process.getuid?.() === 0 ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+    startDaemon(
+        lab.state.registry,
+        'kwok',
+        'unshare',
+        [...unshare, 'sh', '-c', script, 'kwok-overlay', overlay, join(tools, 'bin', 'kwok'), ...kwokArgs],
+        join(opts.logDir, 'kwok.log'),
+        // HOME: kwok reads ~/.kwok/kwok.yaml when present; the lab wants kwok's defaults only.
+        { ...process.env, HOME: dir },
+    );
+    await lab.apply([
+        {
+            apiVersion: 'v1',
+            kind: 'Node',
+            metadata: {
+                name: KWOK_NODE,
+                annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+                labels: { 'kubernetes.io/hostname': KWOK_NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', 'kubevirt.io/schedulable': 'true' },
+            },
+            spec: {},
+        } as KubeObject,
+    ]);
+    await lab.waitFor(
+        async () => {
+            const node = await lab.getJson('nodes', '', KWOK_NODE);
+            const conds = (node?.['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+            return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+        },
+        60_000,
+        `node ${KWOK_NODE} Ready (kwok)`,
+        100,
+    );
+    return { node: KWOK_NODE, port: opts.port, freezerLog, freezerCtl: ctl };
+}
+
+/**
+ * Starts the CSI driver (csi-test mock driver, named CSI_DRIVER), the csi-snapshotter sidecar on its
+ * socket and the snapshot-controller, and applies the StorageClass and the VolumeSnapshotClass.
+ */
+export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promise<CsiState> {
+    const bin = (n: string): string => join(lab.state.toolsDir, 'bin', n);
+    const dir = join(lab.workDir, 'csi');
+    mkdirSync(dir, { recursive: true });
+    const socket = join(dir, 'csi.sock');
+    startDaemon(lab.state.registry, 'csi-mock-driver', bin('mock-driver'), [`--name=${CSI_DRIVER}`], join(opts.logDir, 'csi-mock-driver.log'), {
+        ...process.env,
+        CSI_ENDPOINT: `unix://${socket}`,
+    });
+    await lab.waitFor(() => existsSync(socket), 30_000, 'CSI mock driver socket', 100);
+    startDaemon(
+        lab.state.registry,
+        'csi-snapshotter',
+        bin('csi-snapshotter'),
+        [`--kubeconfig=${lab.kubeconfig}`, `--csi-address=${socket}`, '--leader-election=false', '--timeout=30s', '--v=3'],
+        join(opts.logDir, 'csi-snapshotter.log'),
+    );
+    startDaemon(
+        lab.state.registry,
+        'snapshot-controller',
+        bin('snapshot-controller'),
+        [`--kubeconfig=${lab.kubeconfig}`, '--leader-election=false', '--v=3'],
+        join(opts.logDir, 'snapshot-controller.log'),
+    );
+    await lab.apply([
+        {
+            apiVersion: 'storage.k8s.io/v1',
+            kind: 'StorageClass',
+            metadata: { name: STORAGE_CLASS },
+            provisioner: CSI_DRIVER,
+            reclaimPolicy: 'Delete',
+            // WaitForFirstConsumer: a restored claim (data source: its VolumeSnapshot) waits for its
+            // consumer, as with many CSI drivers, and Velero's restore finalizer does not wait for it to
+            // bind (with Immediate it waits up to --resource-timeout for a provisioner the lab lacks).
+            volumeBindingMode: 'WaitForFirstConsumer',
+            allowVolumeExpansion: true,
+        } as KubeObject,
+        {
+            apiVersion: 'snapshot.storage.k8s.io/v1',
+            kind: 'VolumeSnapshotClass',
+            metadata: { name: SNAPSHOT_CLASS, labels: { 'velero.io/csi-volumesnapshot-class': 'true' } },
+            driver: CSI_DRIVER,
+            deletionPolicy: 'Delete',
+        } as KubeObject,
+    ]);
+    return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
+}
+
+/** Appends a marker line to a process log (handy when reading logs of a long-lived shared lab). */
+export function markLog(logDir: string, name: string, text: string): void {
+    appendFileSync(join(logDir, `${name}.log`), `---- ${new Date().toISOString()} ${text}\n`);
+}
