@@ -282,6 +282,43 @@ function identityFindings(subject: RestoreSubject): void {
     }
 }
 
+/**
+ * Whether Velero would restore the subject's item: the restore filters, a name collision in the target,
+ * then the plugin's restore action itself (an error or a skip). Returns the action's output when the
+ * item is restored; otherwise the subject says why not.
+ */
+async function restoreVerdict(
+    subject: RestoreSubject,
+    resourceName: string,
+    resource: typeof R.vms | typeof R.vmis,
+    item: KubeObject,
+    action: RestoreActionSpec,
+    run: Run,
+): Promise<Awaited<ReturnType<typeof runRestoreAction>> | undefined> {
+    const filtered = filteredOut(run, resourceName, subject.namespace, item, true);
+    if (filtered) {
+        subject.reason = filtered;
+        return undefined;
+    }
+    subject.restored = true;
+    subject.reason = 'selected by the restore filters';
+    if (await collisionFinding(subject, resource, run)) return undefined;
+    const out = await runRestoreAction(action, item, run);
+    for (const w of out.warnings) subject.findings.push(finding('warning', 'ActionWarning', w));
+    if (out.error) {
+        subject.refusals.push(out.error);
+        subject.restored = false;
+        subject.reason = `${action.name.replace(/^.*\//, '')} fails: Velero does not create it`;
+        return undefined;
+    }
+    if (out.skip) {
+        subject.restored = false;
+        subject.reason = `${action.name} skips it`;
+        return undefined;
+    }
+    return out;
+}
+
 async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
     const mapping = namespaceMappingOf(run.restore);
     const subject: RestoreSubject = {
@@ -302,27 +339,8 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         subject.findings.push(finding('error', 'InvalidItem', subject.reason));
         return subject;
     }
-    const filtered = filteredOut(run, VM_RESOURCE, entry.namespace, vm, true);
-    if (filtered) {
-        subject.reason = filtered;
-        return subject;
-    }
-    subject.restored = true;
-    subject.reason = 'selected by the restore filters';
-    if (await collisionFinding(subject, R.vms, run)) return subject;
-    const out = await runRestoreAction(vmRestoreAction, vm, run);
-    for (const w of out.warnings) subject.findings.push(finding('warning', 'ActionWarning', w));
-    if (out.error) {
-        subject.refusals.push(out.error);
-        subject.restored = false;
-        subject.reason = 'restore-vm-action fails: Velero does not create it';
-        return subject;
-    }
-    if (out.skip) {
-        subject.restored = false;
-        subject.reason = `${vmRestoreAction.name} skips it`;
-        return subject;
-    }
+    const out = await restoreVerdict(subject, VM_RESOURCE, R.vms, vm, vmRestoreAction, run);
+    if (!out) return subject;
     const restoredDvs = new Map<string, KubeObject>();
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(pathGet(vm, ['spec', 'template', 'spec']), pathGet(out.item, ['spec', 'template', 'spec']), 'spec.template.spec', subject, run);
@@ -364,27 +382,8 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
         findings: [],
     };
     if (Array.isArray(vmi.metadata?.ownerReferences) && vmi.metadata.ownerReferences.length > 0) return undefined;
-    const filtered = filteredOut(run, VMI_RESOURCE, entry.namespace, vmi, true);
-    if (filtered) {
-        subject.reason = filtered;
-        return subject;
-    }
-    subject.restored = true;
-    subject.reason = 'selected by the restore filters';
-    if (await collisionFinding(subject, R.vmis, run)) return subject;
-    const out = await runRestoreAction(vmiRestoreAction, vmi, run);
-    for (const w of out.warnings) subject.findings.push(finding('warning', 'ActionWarning', w));
-    if (out.error) {
-        subject.refusals.push(out.error);
-        subject.restored = false;
-        subject.reason = 'restore-vmi-action fails: Velero does not create it';
-        return subject;
-    }
-    if (out.skip) {
-        subject.restored = false;
-        subject.reason = `${vmiRestoreAction.name} skips it`;
-        return subject;
-    }
+    const out = await restoreVerdict(subject, VMI_RESOURCE, R.vmis, vmi, vmiRestoreAction, run);
+    if (!out) return subject;
     const restoredDvs = new Map<string, KubeObject>();
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(vmi.spec, out.item.spec, 'spec', subject, run);
