@@ -179,7 +179,11 @@ const CHECKS: Check[] = [
             const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
             const disks = [...(t?.claims ?? [])].sort();
             expect(disks.length).toBeGreaterThan(0);
-            expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse, x.cutAt !== undefined])).toEqual(disks.map((d) => [d, true, true]));
+            // The snapshot was cut (its VolumeSnapshotContent has a creation time) and Velero counted it
+            // completed. The VolumeSnapshot stored in the tarball may predate its readyToUse=true (Velero
+            // writes it when the CSI action returns, before its async operation finishes), so its stored
+            // readyToUse is not asserted: one CI run caught it false.
+            expect(t?.snapshots.map((x) => [x.pvc, x.cutAt !== undefined])).toEqual(disks.map((d) => [d, true]));
             expect(r.csiSnapshots).toEqual({ attempted: disks.length, completed: disks.length });
         },
     },
@@ -456,7 +460,7 @@ if (LAB_CSI && LAB_KWOK) {
                 expect({ phase: r.backupPhase, errors: r.backupErrors }).toEqual({ phase: 'Completed', errors: 0 });
                 const t = r.timelines.find((x) => x.vm === s.vm?.name);
                 expect(t?.claims.length ?? 0).toBeGreaterThan(0);
-                expect(t?.snapshots.map((x) => [x.pvc, x.readyToUse])).toEqual((t?.claims ?? []).map((c) => [c, true]));
+                expect(t?.snapshots.map((x) => [x.pvc, x.cutAt !== undefined])).toEqual((t?.claims ?? []).map((c) => [c, true]));
                 expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => e.action)).toEqual(['freeze', 'unfreeze']);
                 expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
             },
