@@ -1,7 +1,7 @@
 /**
  * `preflight backup`: for every VM and standalone VMI in the scope of a Backup that has not been created
  * yet, what the backup would do with it. Every verdict comes from the code the backup runs:
- *  - inclusion: Velero's rules as src/backup/inclusion.ts encodes them (listed items: resource filters,
+ *  - inclusion: Velero's rules as src/backup-item-actions/inclusion.ts encodes them (listed items: resource filters,
  *    exclude label, label selectors; items an ItemBlockAction names: no selectors);
  *  - refusals and what travels: the backup action cores themselves (backup-virtualmachine-action,
  *    backup-virtualmachineinstance-action, backup-datavolume-action, block-vm-action), called with the
@@ -11,13 +11,13 @@
  * Only the snapshot-path check (VolumeSnapshotClass per CSI driver) is the preflight's own: the plugin
  * does not take snapshots, Velero's CSI support does, and it needs a VolumeSnapshotClass for the driver.
  */
-import { dataVolumeBackupAction } from '../backup/datavolume';
-import { vmItemBlockAction, podItemBlockAction } from '../backup/itemblock';
-import { assessConsistency } from '../backup/consistency';
-import { loadBackupView, vmOwner } from '../backup/common';
-import { excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../backup/inclusion';
-import { vmBackupAction } from '../backup/vm';
-import { vmiBackupAction } from '../backup/vmi';
+import { dataVolumeBackupAction } from '../backup-item-actions/datavolume';
+import { vmItemBlockAction, podItemBlockAction } from '../item-block-actions/itemblock';
+import { assessConsistency } from '../backup-item-actions/consistency';
+import { loadBackupView, vmOwner } from '../backup-item-actions/common';
+import { excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../backup-item-actions/inclusion';
+import { vmBackupAction } from '../backup-item-actions/vm';
+import { vmiBackupAction } from '../backup-item-actions/vmi';
 import { getThroughList } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { errorMessage, toPluginError } from '../errors';

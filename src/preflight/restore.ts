@@ -2,7 +2,7 @@
  * `preflight restore`: for every VM and standalone VMI in a backup tarball, what a restore with the
  * given flags would do in the target cluster. The verdicts come from the restore code itself:
  *  - which items Velero restores: Velero's namespace, resource and label-selector filters (the resource
- *    matching of src/backup/inclusion.ts, which Velero's backup and restore share), then the plugin's
+ *    matching of src/backup-item-actions/inclusion.ts, which Velero's backup and restore share), then the plugin's
  *    restore actions (restore-vm-action, restore-vmi-action, restore-pvc-action, restore-pod-action,
  *    restore-datavolume-action, restore-nad-action) run on the items from the tarball with the Restore the flags describe:
  *    their errors, skips, additional items and rewritten specs;
@@ -11,7 +11,7 @@
  *  - storage classes: the change-storage-class ConfigMap as loadStorageClassMap reads it.
  * The target cluster is only read.
  */
-import { matchesBackupSelectors, resourceInBackup } from '../backup/inclusion';
+import { matchesBackupSelectors, resourceInBackup } from '../backup-item-actions/inclusion';
 import type { ClusterReader } from '../cluster/reader';
 import { getThroughList } from '../cluster/view';
 import { errorMessage, toPluginError } from '../errors';
@@ -22,15 +22,15 @@ import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } 
 import { R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
 import { nadName } from '../graph/index';
-import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore/identity';
-import { namespaceMappingOf, targetNamespace } from '../restore/namespacemap';
-import { dataVolumeRestoreAction } from '../restore/datavolume';
-import { nadRestoreAction } from '../restore/nad';
-import { podRestoreAction } from '../restore/pod';
-import { pvcRestoreAction } from '../restore/pvc';
-import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap, veleroNamespace } from '../restore/storageclass';
-import { runStrategyOf, vmRestoreAction } from '../restore/vm';
-import { vmiRestoreAction } from '../restore/vmi';
+import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore-item-actions/identity';
+import { namespaceMappingOf, targetNamespace } from '../restore-item-actions/namespacemap';
+import { dataVolumeRestoreAction } from '../restore-item-actions/datavolume';
+import { nadRestoreAction } from '../restore-item-actions/nad';
+import { podRestoreAction } from '../restore-item-actions/pod';
+import { pvcRestoreAction } from '../restore-item-actions/pvc';
+import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap, veleroNamespace } from '../restore-item-actions/storageclass';
+import { runStrategyOf, vmRestoreAction } from '../restore-item-actions/vm';
+import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type Finding, type IdentityVerdict, type RestoreSubject } from './report';
 import { namespaceSelected } from './backup';

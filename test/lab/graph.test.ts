@@ -9,11 +9,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataVolumeBackupAction } from '../../src/backup/datavolume';
-import { podItemBlockAction, vmItemBlockAction } from '../../src/backup/itemblock';
-import { pvcBackupAction } from '../../src/backup/pvc';
-import { vmBackupAction } from '../../src/backup/vm';
-import { vmiBackupAction } from '../../src/backup/vmi';
+import { dataVolumeBackupAction } from '../../src/backup-item-actions/datavolume';
+import { podItemBlockAction, vmItemBlockAction } from '../../src/item-block-actions/itemblock';
+import { pvcBackupAction } from '../../src/backup-item-actions/pvc';
+import { vmBackupAction } from '../../src/backup-item-actions/vm';
+import { vmiBackupAction } from '../../src/backup-item-actions/vmi';
 import { defaultConfigLoader } from '../../src/cluster/config';
 import { KubeCluster } from '../../src/cluster/kube';
 import { requestStats, resetRequestStats, type RequestStat } from '../../src/cluster/stats';

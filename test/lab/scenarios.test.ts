@@ -478,21 +478,21 @@ if (LAB_CSI && LAB_KWOK) {
 const BREAKAGES: (Breakage & { what: string; fails: string })[] = [
     {
         what: 'restore-pod-action does not skip launcher pods',
-        file: 'src/restore/pod.ts',
+        file: 'src/restore-item-actions/pod.ts',
         from: 'skipRestore: true',
         to: 'skipRestore: false',
         fails: 'launcher pods and the VM-owned VMI are not restored: our plugin skipped them',
     },
     {
         what: 'backup-datavolume-action writes no prePopulated annotation',
-        file: 'src/backup/datavolume.ts',
+        file: 'src/backup-item-actions/datavolume.ts',
         from: 'ANN.prePopulated, nameOf(item)',
         to: "'kvp-broken.example.com/not-prepopulated', nameOf(item)",
         fails: 'DataVolumes are Succeeded at once: prePopulated on each DataVolume, populatedFor on its PVC',
     },
     {
         what: 'backup-virtualmachine-action does not copy the revision names from status to spec',
-        file: 'src/backup/vm.ts',
+        file: 'src/backup-item-actions/vm.ts',
         from: "target['revisionName'] = revision;",
         to: 'void revision;',
         fails: 'the restored VM spec names the instancetype and preference revisions recorded before the backup',

@@ -67,12 +67,13 @@ describe('the structure of src/', () => {
     });
 
     it.each([
-        ['protocol', ['backup', 'restore', 'graph', 'cluster', 'kube', 'plugin']],
-        ['graph', ['protocol', 'plugin', 'backup', 'restore', 'cluster']],
-        ['kube', ['protocol', 'plugin', 'backup', 'restore', 'graph']],
-        ['backup', ['protocol', 'restore']],
-        ['restore', ['protocol', 'backup']],
-        ['cluster', ['protocol', 'plugin', 'backup', 'restore']],
+        ['protocol', ['backup-item-actions', 'restore-item-actions', 'item-block-actions', 'graph', 'cluster', 'kube', 'plugin']],
+        ['graph', ['protocol', 'plugin', 'backup-item-actions', 'restore-item-actions', 'item-block-actions', 'cluster']],
+        ['kube', ['protocol', 'plugin', 'backup-item-actions', 'restore-item-actions', 'item-block-actions', 'graph']],
+        ['backup-item-actions', ['protocol', 'restore-item-actions', 'item-block-actions']],
+        ['restore-item-actions', ['protocol', 'backup-item-actions', 'item-block-actions']],
+        ['item-block-actions', ['protocol', 'restore-item-actions']],
+        ['cluster', ['protocol', 'plugin', 'backup-item-actions', 'restore-item-actions', 'item-block-actions']],
     ])('src/%s imports nothing from %p', (folder, forbidden) => {
         const offending = all
             .filter((f) => rel(f).startsWith(`${folder}/`))

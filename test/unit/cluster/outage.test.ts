@@ -8,9 +8,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { vmItemBlockAction } from '../../../src/backup/itemblock';
-import { vmBackupAction } from '../../../src/backup/vm';
-import { vmiBackupAction } from '../../../src/backup/vmi';
+import { vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
+import { vmBackupAction } from '../../../src/backup-item-actions/vm';
+import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
 import { DEFAULT_COOL_DOWN_MS, KubeCluster } from '../../../src/cluster/kube';
 import { RequestCounter } from '../../../src/cluster/stats';
 import { errorMessage } from '../../../src/errors';

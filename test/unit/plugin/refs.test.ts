@@ -4,17 +4,17 @@
  * restore graph names objects outside its namespace or outside the graph's resources loses those
  * references, each with a warning naming the item and the field; the good references and the item go through.
  */
-import { vmItemBlockAction } from '../../../src/backup/itemblock';
-import { vmBackupAction } from '../../../src/backup/vm';
-import { vmiBackupAction } from '../../../src/backup/vmi';
+import { vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
+import { vmBackupAction } from '../../../src/backup-item-actions/vm';
+import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
 import { StaticCluster } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import { groupResourceString } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
 import { admitRefs, backupDeclaration, MAX_REF_WARNINGS, itemBlockDeclaration, restoreDeclaration } from '../../../src/plugin/adapter';
 import type { ResourceIdentifier } from '../../../src/protocol/types';
-import { vmRestoreAction } from '../../../src/restore/vm';
-import { vmiRestoreAction } from '../../../src/restore/vmi';
+import { vmRestoreAction } from '../../../src/restore-item-actions/vm';
+import { vmiRestoreAction } from '../../../src/restore-item-actions/vmi';
 
 const NS = 'tenant';
 const GRAPH = 'velero.kubevirt.io/restore-graph';

@@ -2,7 +2,7 @@
  * preflight backup: the verdicts for each VM/VMI come from the backup action cores, so each case states
  * what the backup would do (and the refusal texts are the ones the actions throw, item prefix included).
  */
-import { vmBackupAction } from '../../../src/backup/vm';
+import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { toPluginError } from '../../../src/errors';
 import type { KubeObject } from '../../../src/kube/object';
 import { preflightBackup, snapshotProblem } from '../../../src/preflight/backup';

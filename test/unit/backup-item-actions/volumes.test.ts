@@ -1,6 +1,6 @@
-import { dataVolumeBackupAction } from '../../../src/backup/datavolume';
-import { pvcBackupAction } from '../../../src/backup/pvc';
-import { volumeSnapshotBackupAction } from '../../../src/backup/volumesnapshot';
+import { dataVolumeBackupAction } from '../../../src/backup-item-actions/datavolume';
+import { pvcBackupAction } from '../../../src/backup-item-actions/pvc';
+import { volumeSnapshotBackupAction } from '../../../src/backup-item-actions/volumesnapshot';
 import type { ClusterReader } from '../../../src/cluster/reader';
 import { StaticCluster } from '../../../src/cluster/reader';
 import { annotationsOf, labelsOf, nameOf, type KubeObject } from '../../../src/kube/object';

@@ -1,5 +1,5 @@
 import { pathGet } from '../../../src/kube/object';
-import { pvcRestoreAction } from '../../../src/restore/pvc';
+import { pvcRestoreAction } from '../../../src/restore-item-actions/pvc';
 import { fixture, restoreWith, run } from './helpers';
 
 describe('PVC restore action registration', () => {

@@ -2,7 +2,7 @@ import { PluginError } from '../../../src/errors';
 import { KNOB } from '../../../src/kube/knobs';
 import { ANN } from '../../../src/kube/annotations';
 import { annotationsOf, pathGet, setAnnotation, type KubeObject } from '../../../src/kube/object';
-import { RUN_STRATEGIES, runStrategyOf, vmRestoreAction } from '../../../src/restore/vm';
+import { RUN_STRATEGIES, runStrategyOf, vmRestoreAction } from '../../../src/restore-item-actions/vm';
 import { fixture, fixtures, keys, RecordingCluster, restoreWith, run, runError, UUID_V4 } from './helpers';
 
 const vm = (name: string): KubeObject => fixture('vms.yaml', name);

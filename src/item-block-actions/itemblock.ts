@@ -19,7 +19,7 @@ import { itemBlockGraph, podItemBlockGraph, type ClusterView } from '../graph/in
 import { PLUGIN_PREFIX, type ActionDeps, type ItemBlockActionSpec } from '../kube/action';
 import { isRecord, nameOf, namespaceOf, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
-import { KIND, loadBackupView, nsName, vmOwner } from './common';
+import { KIND, loadBackupView, nsName, vmOwner } from '../backup-item-actions/common';
 
 const BLOCK_KINDS: ReadonlySet<string> = new Set([KIND.vm, KIND.vmi, KIND.vmirs]);
 const CLUSTER_REASONS: ReadonlySet<string> = new Set(['Forbidden', 'Cluster', 'NoCluster']);

@@ -5,7 +5,7 @@ import {
     listedItemInBackup,
     matchesBackupSelectors,
     resourceInBackup,
-} from '../../../src/backup/inclusion';
+} from '../../../src/backup-item-actions/inclusion';
 import type { KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';
 import type { BackupSpec, LabelSelector } from '../../../src/kube/velero';

@@ -1,9 +1,9 @@
 import { ANN } from '../../../src/kube/annotations';
 import { deepClone } from '../../../src/kube/json';
 import { annotationsOf, nameOf, pathGet, type KubeObject } from '../../../src/kube/object';
-import { vmPoolRestoreAction } from '../../../src/restore/pool';
-import { vmTemplateRequestRestoreAction, vmTemplateRestoreAction } from '../../../src/restore/template';
-import { POOL_FINALIZER, vmRestoreAction } from '../../../src/restore/vm';
+import { vmPoolRestoreAction } from '../../../src/restore-item-actions/pool';
+import { vmTemplateRequestRestoreAction, vmTemplateRestoreAction } from '../../../src/restore-item-actions/template';
+import { POOL_FINALIZER, vmRestoreAction } from '../../../src/restore-item-actions/vm';
 import { loadFixtures } from '../fixtures';
 import { capturingLogger, keys, RecordingCluster, restoreWith, run } from './helpers';
 

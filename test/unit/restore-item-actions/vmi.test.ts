@@ -1,6 +1,6 @@
 import { KNOB } from '../../../src/kube/knobs';
 import { pathGet, type KubeObject } from '../../../src/kube/object';
-import { vmiRestoreAction } from '../../../src/restore/vmi';
+import { vmiRestoreAction } from '../../../src/restore-item-actions/vmi';
 import { fixture, fixtures, keys, RecordingCluster, restoreWith, run, runError, UUID_V4 } from './helpers';
 
 const vmi = (name: string): KubeObject => fixture('vmis.yaml', name);

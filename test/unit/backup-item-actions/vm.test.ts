@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { vmBackupAction } from '../../../src/backup/vm';
+import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { parseLossless, stringifyLossless } from '../../../src/kube/json';
 import { annotationsOf, labelsOf, pathGet, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';

@@ -1,5 +1,5 @@
 import { pathGet, type KubeObject } from '../../../src/kube/object';
-import { nadRestoreAction, rewriteNadConfig } from '../../../src/restore/nad';
+import { nadRestoreAction, rewriteNadConfig } from '../../../src/restore-item-actions/nad';
 import { fixture, restoreWith, run } from './helpers';
 
 const nad = (name: string): KubeObject => fixture('nads.yaml', name);

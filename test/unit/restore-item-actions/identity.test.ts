@@ -1,6 +1,6 @@
 import { PluginError } from '../../../src/errors';
 import { KNOB } from '../../../src/kube/knobs';
-import { identityPolicyIsNoop, identityPolicyOf, type IdentityPolicy } from '../../../src/restore/identity';
+import { identityPolicyIsNoop, identityPolicyOf, type IdentityPolicy } from '../../../src/restore-item-actions/identity';
 import { restoreWith } from './helpers';
 
 const off: IdentityPolicy = { clearMacAddress: false, newFirmwareUuid: false, newSerial: false, auto: false };

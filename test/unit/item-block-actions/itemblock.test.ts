@@ -1,8 +1,8 @@
-import { podItemBlockAction, vmItemBlockAction } from '../../../src/backup/itemblock';
+import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
-import { captureLog, find, forbiddenCluster, makeBackup, setPath, wire, world } from './helpers';
+import { captureLog, find, forbiddenCluster, makeBackup, setPath, wire, world } from '../backup-item-actions/helpers';
 
 const NS = 'kvp-ns';
 const vmi = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachineinstances', namespace: NS, name });

@@ -1,5 +1,5 @@
 import { pathGet } from '../../../src/kube/object';
-import { dataVolumeRestoreAction } from '../../../src/restore/datavolume';
+import { dataVolumeRestoreAction } from '../../../src/restore-item-actions/datavolume';
 import { fixture, fixtures, RecordingCluster, restoreWith, run, runError } from './helpers';
 
 const configMaps = (): RecordingCluster => new RecordingCluster(fixtures('configmaps.yaml'));

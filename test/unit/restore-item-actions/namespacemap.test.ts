@@ -1,4 +1,4 @@
-import { namespaceMappingOf, rewriteDataVolumeSpec, rewriteNetworks, targetNamespace } from '../../../src/restore/namespacemap';
+import { namespaceMappingOf, rewriteDataVolumeSpec, rewriteNetworks, targetNamespace } from '../../../src/restore-item-actions/namespacemap';
 import { restoreWith } from './helpers';
 
 describe('namespace mapping helpers', () => {

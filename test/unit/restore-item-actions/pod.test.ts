@@ -1,5 +1,5 @@
 import { labelsOf, nameOf } from '../../../src/kube/object';
-import { podRestoreAction } from '../../../src/restore/pod';
+import { podRestoreAction } from '../../../src/restore-item-actions/pod';
 import { fixture, run } from './helpers';
 
 /**

@@ -1,4 +1,4 @@
-import { vmiBackupAction } from '../../../src/backup/vmi';
+import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
 import { StaticCluster } from '../../../src/cluster/reader';
 import { annotationsOf, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';

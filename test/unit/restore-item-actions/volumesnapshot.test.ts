@@ -1,5 +1,5 @@
 import { pathGet } from '../../../src/kube/object';
-import { volumeSnapshotRestoreAction } from '../../../src/restore/volumesnapshot';
+import { volumeSnapshotRestoreAction } from '../../../src/restore-item-actions/volumesnapshot';
 import { fixture, run } from './helpers';
 
 describe('VolumeSnapshot restore action registration', () => {

@@ -1,5 +1,5 @@
-import { vmPoolBackupAction } from '../../../src/backup/pool';
-import { vmTemplateBackupAction } from '../../../src/backup/template';
+import { vmPoolBackupAction } from '../../../src/backup-item-actions/pool';
+import { vmTemplateBackupAction } from '../../../src/backup-item-actions/template';
 import { ANN } from '../../../src/kube/annotations';
 import { annotationsOf } from '../../../src/kube/object';
 import { groupResourceString, type ObjectRef } from '../../../src/kube/resources';

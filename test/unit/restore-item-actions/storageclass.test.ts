@@ -1,4 +1,4 @@
-import { loadStorageClassMap, veleroNamespace } from '../../../src/restore/storageclass';
+import { loadStorageClassMap, veleroNamespace } from '../../../src/restore-item-actions/storageclass';
 import { fixtures, RecordingCluster } from './helpers';
 
 describe('change-storage-class ConfigMap', () => {
