@@ -50,6 +50,9 @@ await build({
 });
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
+/** V8 flags of the executable (execArgv in the SEA configuration below). */
+const V8_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+
 /**
  * Injects the loader (src/sea/loader.ts) and the assets into a copy of the official Node binary. The
  * preparation blob must come from the same Node version as the binary it is injected into.
@@ -74,10 +77,13 @@ function singleExecutable(target, withCache) {
             // --lite-mode: no optimizing compilers and no eagerly allocated feedback vectors. The plugin spends
             // its time in JSON.parse/stringify (C++) and short action cores; peak RSS of a 100-VM backup
             // 101 -> 77 MiB, restore 93 -> 74 MiB, no slower (docs/decisions/012-footprint.md).
-            execArgv: ['--max-semi-space-size=1', '--lite-mode'],
+            execArgv: V8_FLAGS,
         }),
     );
-    execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // The blob's code cache (useCodeCache, of the loader) is made by this process: give it the flags the
+    // executable runs with, or V8 rejects the cache at every start, and Node prints a warning, which
+    // costs more than the cache saves (it creates process.stderr).
+    execFileSync(nodeBinary, [...V8_FLAGS, '--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(target, { force: true });
     copyFileSync(nodeBinary, target);
     chmodSync(target, 0o755);

@@ -25,10 +25,12 @@ function guardStdout(log: Logger): void {
 }
 
 /**
- * Points a standard descriptor at /dev/null. go-plugin's client reads our stdout and stderr pipes in
- * goroutines that race with its own cmd.Wait(): a pipe still open when the process exits can be closed
- * under a reader, which logs "error encountered while scanning stdout" / "reading plugin stderr" at
- * error level (a backup error). Closing the pipes well before exiting gives the readers a clean EOF.
+ * Points a standard descriptor at /dev/null. go-plugin's client scans our stdout in a goroutine that
+ * does not wait for EOF before its cmd.Wait() closes the pipe: a stdout still open when the process
+ * exits can be closed under that reader, which logs "error encountered while scanning stdout" at error
+ * level (a backup error). stdout is therefore detached right after the handshake line. (stderr needs no
+ * such care: go-plugin 1.6.0, the one Velero 1.18 uses, reads stderr to EOF before cmd.Wait(), and
+ * our writes to it are synchronous; see docs/decisions/018-winston-logger.md.)
  * close + open reuses the lowest free descriptor, so the number stays taken and cannot be handed to a
  * socket later.
  */
@@ -143,8 +145,6 @@ export function watchParent(onGone: () => void, intervalMs = PARENT_POLL_MS): vo
 /** How often the parent pid is checked (one getppid call). */
 const PARENT_POLL_MS = 250;
 
-/** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
-const EXIT_DRAIN_MS = 100;
 /** How long Shutdown waits for calls in flight before ending them (the process must be gone within 1 s). */
 const SHUTDOWN_GRACE_MS = 100;
 /**
@@ -221,14 +221,17 @@ export async function main(): Promise<number> {
         if (exiting) return;
         exiting = true;
         log.debug('plugin exiting');
-        detachDescriptor(2);
+        // Every log line is already in the stderr pipe (written synchronously), and go-plugin reads that
+        // pipe to EOF before it reaps the process: exit as soon as the worker (if any) has stopped, so
+        // that process.exit does not wait for it. No fixed drain (docs/decisions/018-winston-logger.md).
         const hard = setTimeout(() => process.kill(process.pid, 'SIGKILL'), HARD_EXIT_MS);
-        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor),
-        // and the worker stop, so that process.exit does not wait for it.
-        void Promise.all([offload.stop().catch(() => undefined), new Promise((r) => setTimeout(r, EXIT_DRAIN_MS))]).then(() => {
-            clearTimeout(hard);
-            process.exit(code);
-        });
+        void offload
+            .stop()
+            .catch(() => undefined)
+            .then(() => {
+                clearTimeout(hard);
+                process.exit(code);
+            });
     };
     const server = new PluginServer({
         registry,
@@ -249,7 +252,9 @@ export async function main(): Promise<number> {
     writeSync(1, handshakeLine(address, negotiated.version));
     // The handshake is all stdout ever carries; anything that still reaches for it gets stderr.
     detachDescriptor(1);
-    Object.defineProperty(process, 'stdout', { value: process.stderr, configurable: true });
+    // A getter: creating process.stderr (a stream over the pipe) costs tens of milliseconds of CPU, paid
+    // only if something ever reaches for stdout or stderr.
+    Object.defineProperty(process, 'stdout', { get: () => process.stderr, configurable: true });
     log.debug('plugin serving', { network: address.network, address: address.address });
     return 0;
 }
