@@ -1,25 +1,42 @@
 import { writeSync } from 'node:fs';
+import { createLogger, format, type LogEntry, type Logger as Winston } from 'winston';
+import TransportStream from 'winston-transport';
 
 /**
- * The plugin's one logger. It writes one JSON object per line to file descriptor 2 in the form that
- * hashicorp/go-plugin's client parses (see docs/decisions/002-own-logger.md):
+ * The plugin's one logger, built on winston (docs/decisions/018-winston-logger.md). It writes one JSON
+ * object per line to file descriptor 2 in the form that hashicorp/go-plugin's client parses:
  *  - string `@level` in trace|debug|info|warn|error and string `@message`;
  *  - no `@timestamp` (Velero adds its own time);
  *  - `@logSourceSetBy: "plugin"` plus `logSource`, so Velero keeps our location;
  *  - the keys `name`, `namespace`, `resource` are always strings (Velero's log counter asserts it).
- * Writes are synchronous so that no line is lost when the process exits right after a Shutdown call.
- * Nothing is ever written to stdout: that stream carries only the go-plugin handshake line.
+ * The line is made by a winston format (`hclogLine`) and written by a transport whose `log()` calls
+ * `fs.writeSync`: every line is in the pipe when the logging call returns, so none is lost when the
+ * process exits right after a Shutdown call. Nothing is ever written to stdout: that stream carries only
+ * the go-plugin handshake line.
+ *
+ * Levels (one rule, README "Logging"): debug — the one start-of-call line per call and routine per-item
+ * detail; info — each decision that changes what Velero backs up or restores (an item skipped, a field
+ * rewritten, a knob applied, a fallback taken); warn — a degraded outcome the operator should act on;
+ * error — only the process itself (server, transport, worker), never an action core: a failed call
+ * returns its PluginError to Velero, which logs it.
  */
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
-const ORDER: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+/** winston's convention: the lower the number, the more severe. */
+const LEVELS: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
 /** Lines longer than go-plugin's 64 KiB reader buffer would be split and demoted to debug. */
 export const MAX_LINE_BYTES = 60 * 1024;
 
+const DEFAULT_SOURCE = 'kubevirt-velero-plugin';
 const STRING_KEYS = new Set(['name', 'namespace', 'resource']);
 const RESERVED = new Set(['@level', '@message', '@timestamp', '@logSourceSetBy', 'logSource', 'level', 'time', 'timestamp']);
+
+/** triple-beam's keys: the finished line a transport writes, and the level winston filters on. */
+const MESSAGE = Symbol.for('message');
+/** Our fields travel under a symbol, so that none of them can collide with winston's `level`/`message`. */
+const FIELDS = Symbol('kvp.fields');
 
 export type Fields = Record<string, unknown>;
 export type Sink = (line: string) => void;
@@ -88,22 +105,81 @@ function safeStringify(value: unknown): string {
     }
 }
 
+/** What winston passes through the format to the transport. */
+interface Entry {
+    level: string;
+    message: string;
+    [FIELDS]: Fields;
+    [MESSAGE]?: string;
+}
+
+/** The winston format: the hclog JSON line of formatLine, stored where transports look for it. */
+const hclogLine = format((info, options: unknown) => {
+    const entry = info as unknown as Entry;
+    const source = (options as { source?: string } | undefined)?.source ?? DEFAULT_SOURCE;
+    entry[MESSAGE] = formatLine(entry.level as Level, entry.message, entry[FIELDS] ?? {}, source);
+    return info;
+});
+
+/**
+ * The transport: writes the finished line to the sink before returning (fs.writeSync for stderr). A
+ * failing sink (a broken pipe) is ignored: logging must never take the plugin down.
+ */
+class SyncTransport extends TransportStream {
+    constructor(private readonly sink: Sink) {
+        super();
+    }
+
+    override log(info: Entry, next: () => void): void {
+        try {
+            const line = info[MESSAGE];
+            if (line !== undefined) this.sink(line);
+        } catch {
+            // A broken stderr must never take the plugin down.
+        }
+        next();
+    }
+}
+
+/** One winston logger per (sink, threshold, source); child loggers share their parent's. */
+const cores = new WeakMap<Sink, Map<string, Winston>>();
+
+function coreFor(sink: Sink, threshold: Level, source: string): Winston {
+    let bySetting = cores.get(sink);
+    if (!bySetting) {
+        bySetting = new Map();
+        cores.set(sink, bySetting);
+    }
+    const key = `${threshold}\u0000${source}`;
+    let core = bySetting.get(key);
+    if (!core) {
+        core = createLogger({
+            levels: LEVELS,
+            level: threshold,
+            format: hclogLine({ source }),
+            transports: [new SyncTransport(sink)],
+            exitOnError: false,
+        });
+        bySetting.set(key, core);
+    }
+    return core;
+}
+
 export class Logger {
+    private readonly core: Winston;
+
     constructor(
         private readonly threshold: Level,
         private readonly sink: Sink = stderrSink,
         private readonly bound: Fields = {},
-        private readonly source = 'kubevirt-velero-plugin',
-    ) {}
+        private readonly source = DEFAULT_SOURCE,
+    ) {
+        this.core = coreFor(sink, threshold, source);
+    }
 
     /** A child logger that adds fields (for example the plugin name or the item) to every line. */
     with(fields: Fields): Logger {
         return new Logger(this.threshold, this.sink, { ...this.bound, ...fields }, this.source);
-    }
-
-    /** A child logger whose lines carry another logSource (the module that logs). */
-    from(source: string): Logger {
-        return new Logger(this.threshold, this.sink, this.bound, source);
     }
 
     get level(): Level {
@@ -111,13 +187,14 @@ export class Logger {
     }
 
     enabled(level: Level): boolean {
-        return ORDER[level] >= ORDER[this.threshold];
+        return LEVELS[level] <= LEVELS[this.threshold];
     }
 
     log(level: Level, message: string, fields: Fields = {}): void {
         if (!this.enabled(level)) return;
         try {
-            this.sink(formatLine(level, message, { ...this.bound, ...fields }, this.source));
+            const entry: Entry = { level, message: String(message), [FIELDS]: { ...this.bound, ...fields } };
+            this.core.log(entry as unknown as LogEntry);
         } catch {
             // A broken stderr must never take the plugin down.
         }
