@@ -24,8 +24,33 @@ function step(message) {
 
 execFileSync(process.execPath, [join(repo, 'scripts', 'gen-proto.mjs')], { stdio: 'inherit' });
 
+/**
+ * Two of winston's dependencies do work at load time that the plugin never uses and that costs start-up
+ * (docs/decisions/018-winston-logger.md): @colors/colors probes process.stdout and process.stderr for
+ * colour support (creating both stdio streams: 20-60 ms of CPU), and @dabh/diagnostics loads its
+ * development build (colour spaces, ANSI namespaces) unless NODE_ENV is "production". Our lines are JSON
+ * without colours, and winston's diagnostics output must never reach Velero: the bundle gets a
+ * "no colours" answer and the production build of diagnostics (a no-op unless forced).
+ */
+const quietWinston = {
+    name: 'quiet-winston',
+    setup(b) {
+        b.onResolve({ filter: /[\/]system[\/]supports-colors(\.js)?$/ }, (a) =>
+            a.resolveDir.includes(`${join('@colors', 'colors')}`) ? { path: 'supports-colors', namespace: 'no-colours' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'no-colours' }, () => ({
+            contents: 'module.exports = { supportsColor: function () { return false; }, stdout: false, stderr: false };',
+            loader: 'js',
+        }));
+        b.onResolve({ filter: /^@dabh\/diagnostics$/ }, (a) => ({
+            path: join(dirname(require.resolve('@dabh/diagnostics/package.json', { paths: [a.resolveDir] })), 'node', 'production.js'),
+        }));
+    },
+};
+
 mkdirSync(buildDir, { recursive: true });
 await build({
+    plugins: [quietWinston],
     entryPoints: [join(repo, 'src', 'index.ts')],
     outfile: bundle,
     bundle: true,
