@@ -3,8 +3,7 @@
  * handshake line from stdout, talks gRPC over a unix socket, and ends it with GRPCController/Shutdown.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
 import { Logger, type Level } from './logging/logger';
@@ -51,14 +50,11 @@ function commandPath(): string {
     return process.argv[1] && !isSingleExecutable() ? process.argv[1] : process.argv0;
 }
 
-interface SeaApi {
-    isSea(): boolean;
-    getAsset(key: string, encoding?: string): string | ArrayBuffer;
-}
+type SeaApi = typeof import('node:sea');
 
 function seaApi(): SeaApi | undefined {
     try {
-        const api = createRequire(__filename)('node:sea') as SeaApi;
+        const api = process.getBuiltinModule('node:sea');
         return api.isSea() ? api : undefined;
     } catch {
         return undefined;
@@ -80,6 +76,13 @@ interface WorkerSetup {
     cache?: Uint8Array;
 }
 
+/**
+ * Marks the action worker's process.argv. node:worker_threads is loaded only by a process that starts a
+ * worker or is one: compiling it is some 10-30 ms of CPU at start (V8 cannot use Node's built-in code
+ * cache under --lite-mode, see docs/decisions/018-winston-logger.md).
+ */
+const WORKER_ARG = '--kvp-action-worker';
+
 /** Assets of the single executable (scripts/build.mjs); the same names as in src/sea/loader.ts. */
 const PROGRAM_ASSET = 'kubevirt-velero-plugin.cjs';
 const CACHE_ASSET = 'kubevirt-velero-plugin.cache';
@@ -96,6 +99,7 @@ new Script(wrap(workerData.program), options).runInThisContext().call(program.ex
 `;
 
 function startActionWorker(setup: WorkerSetup): Worker {
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     const sea = seaApi();
     if (sea) {
         let cache: Uint8Array | undefined;
@@ -105,10 +109,10 @@ function startActionWorker(setup: WorkerSetup): Worker {
             cache = undefined;
         }
         const program = sea.getAsset(PROGRAM_ASSET, 'utf8') as string;
-        return new Worker(SEA_WORKER_BOOT, { eval: true, workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
+        return new Worker(SEA_WORKER_BOOT, { eval: true, argv: [WORKER_ARG], workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
     }
     // The bundle run by node (scripts/start.sh, the lab's wrapper): the same file on the worker.
-    return new Worker(require.main?.filename ?? process.argv[1] ?? __filename, { workerData: setup });
+    return new Worker(require.main?.filename ?? process.argv[1] ?? __filename, { argv: [WORKER_ARG], workerData: setup });
 }
 
 function isWorkerSetup(value: unknown): value is WorkerSetup {
@@ -116,7 +120,7 @@ function isWorkerSetup(value: unknown): value is WorkerSetup {
 }
 
 /** The action worker: the same actions, called through messages from the gRPC thread. */
-function runActionWorker(setup: WorkerSetup): number {
+function runActionWorker(setup: WorkerSetup, parentPort: MessagePort | null): number {
     const log = new Logger(setup.logLevel);
     process.on('uncaughtException', (error) => log.error('unexpected error (process keeps serving)', { error: errorMessage(error) }));
     process.on('unhandledRejection', (error) => log.error('unexpected rejection (process keeps serving)', { error: errorMessage(error) }));
@@ -188,7 +192,10 @@ async function preflight(argv: readonly string[]): Promise<number> {
 }
 
 export async function main(): Promise<number> {
-    if (!isMainThread && isWorkerSetup(workerData)) return runActionWorker(workerData);
+    if (process.argv.includes(WORKER_ARG)) {
+        const threads = process.getBuiltinModule('node:worker_threads');
+        if (!threads.isMainThread && isWorkerSetup(threads.workerData)) return runActionWorker(threads.workerData, threads.parentPort);
+    }
     if (process.argv[2] === 'preflight') return preflight(process.argv.slice(3));
     const cookieProblem = checkCookie(process.env);
     if (cookieProblem) {
