@@ -463,6 +463,16 @@ func TestCleanupEndsThePluginProcessGracefullyWithinTwoSeconds(t *testing.T) {
 	if e := s.logs.find("failed to exit gracefully"); len(e) > 0 {
 		t.Errorf("go-plugin reported: %s", e[0].Message)
 	}
+	// The process exits without a fixed drain (decision 018): its last line still arrives (go-plugin's
+	// Kill returns only after its stderr reader has finished), and the pipe readers end cleanly.
+	if len(s.logs.find("plugin exiting")) == 0 {
+		t.Error(`the plugin's last log line ("plugin exiting", debug) did not arrive`)
+	}
+	for _, text := range []string{"reading plugin stderr", "error encountered while scanning stdout"} {
+		if e := s.logs.find(text); len(e) > 0 {
+			t.Errorf("go-plugin reported: %s %v", e[0].Message, e[0].Fields)
+		}
+	}
 	exited := s.logs.find("plugin process exited")
 	if len(exited) == 0 {
 		t.Fatal("go-plugin never logged the plugin's exit")
