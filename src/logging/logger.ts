@@ -1,6 +1,6 @@
 import { writeSync } from 'node:fs';
-import { createLogger, format, type LogEntry, type Logger as Winston } from 'winston';
-import TransportStream from 'winston-transport';
+import type { LogEntry, Logger as Winston } from 'winston';
+import type TransportStream from 'winston-transport';
 
 /**
  * The plugin's one logger, built on winston (docs/decisions/018-winston-logger.md). It writes one JSON
@@ -113,32 +113,54 @@ interface Entry {
     [MESSAGE]?: string;
 }
 
-/** The winston format: the hclog JSON line of formatLine, stored where transports look for it. */
-const hclogLine = format((info, options: unknown) => {
-    const entry = info as unknown as Entry;
-    const source = (options as { source?: string } | undefined)?.source ?? DEFAULT_SOURCE;
-    entry[MESSAGE] = formatLine(entry.level as Level, entry.message, entry[FIELDS] ?? {}, source);
-    return info;
-});
-
 /**
- * The transport: writes the finished line to the sink before returning (fs.writeSync for stderr). A
- * failing sink (a broken pipe) is ignored: logging must never take the plugin down.
+ * winston is loaded with the first line that passes a threshold, not at start: at Velero's default level
+ * (info) a plugin process that has nothing to report never pays its load time and memory (some 3 MiB;
+ * docs/decisions/018-winston-logger.md).
  */
-class SyncTransport extends TransportStream {
-    constructor(private readonly sink: Sink) {
-        super();
-    }
+interface WinstonParts {
+    winston: typeof import('winston');
+    SyncTransport: new (sink: Sink) => TransportStream;
+}
+let parts: WinstonParts | undefined;
 
-    override log(info: Entry, next: () => void): void {
-        try {
-            const line = info[MESSAGE];
-            if (line !== undefined) this.sink(line);
-        } catch {
-            // A broken stderr must never take the plugin down.
+function winstonParts(): WinstonParts {
+    if (parts) return parts;
+    /* eslint-disable @typescript-eslint/no-require-imports -- a synchronous, deferred load (see above) */
+    const winston = require('winston') as typeof import('winston');
+    const Transport = require('winston-transport') as typeof TransportStream;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+
+    /**
+     * The transport: writes the finished line to the sink before returning (fs.writeSync for stderr).
+     * A failing sink (a broken pipe) is ignored: logging must never take the plugin down.
+     */
+    class SyncTransport extends Transport {
+        constructor(private readonly sink: Sink) {
+            super();
         }
-        next();
+
+        override log(info: Entry, next: () => void): void {
+            try {
+                const line = info[MESSAGE];
+                if (line !== undefined) this.sink(line);
+            } catch {
+                // A broken stderr must never take the plugin down.
+            }
+            next();
+        }
     }
+    parts = { winston, SyncTransport };
+    return parts;
+}
+
+/** The winston format: the hclog JSON line of formatLine, stored where transports look for it. */
+function hclogLine(winston: typeof import('winston'), source: string): ReturnType<ReturnType<typeof winston.format>> {
+    return winston.format((info) => {
+        const entry = info as unknown as Entry;
+        entry[MESSAGE] = formatLine(entry.level as Level, entry.message, entry[FIELDS] ?? {}, source);
+        return info;
+    })();
 }
 
 /** One winston logger per (sink, threshold, source); child loggers share their parent's. */
@@ -153,10 +175,11 @@ function coreFor(sink: Sink, threshold: Level, source: string): Winston {
     const key = `${threshold}\u0000${source}`;
     let core = bySetting.get(key);
     if (!core) {
-        core = createLogger({
+        const { winston, SyncTransport } = winstonParts();
+        core = winston.createLogger({
             levels: LEVELS,
             level: threshold,
-            format: hclogLine({ source }),
+            format: hclogLine(winston, source),
             transports: [new SyncTransport(sink)],
             exitOnError: false,
         });
@@ -166,16 +189,12 @@ function coreFor(sink: Sink, threshold: Level, source: string): Winston {
 }
 
 export class Logger {
-    private readonly core: Winston;
-
     constructor(
         private readonly threshold: Level,
         private readonly sink: Sink = stderrSink,
         private readonly bound: Fields = {},
         private readonly source = DEFAULT_SOURCE,
-    ) {
-        this.core = coreFor(sink, threshold, source);
-    }
+    ) {}
 
     /** A child logger that adds fields (for example the plugin name or the item) to every line. */
     with(fields: Fields): Logger {
@@ -194,7 +213,7 @@ export class Logger {
         if (!this.enabled(level)) return;
         try {
             const entry: Entry = { level, message: String(message), [FIELDS]: { ...this.bound, ...fields } };
-            this.core.log(entry as unknown as LogEntry);
+            coreFor(this.sink, this.threshold, this.source).log(entry as unknown as LogEntry);
         } catch {
             // A broken stderr must never take the plugin down.
         }
