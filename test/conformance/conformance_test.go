@@ -438,7 +438,8 @@ func pluginPIDs() []string {
 }
 
 func TestCleanupEndsThePluginProcessGracefullyWithinTwoSeconds(t *testing.T) {
-	s := newSession(t)
+	// At debug, so that the plugin's last line ("plugin exiting") is logged.
+	s := newSession(t, "--log-level=debug")
 	a, err := s.manager.GetRestoreItemActionV2("kubevirt-velero-plugin/restore-pod-action")
 	if err != nil {
 		t.Fatal(err)
