@@ -469,9 +469,13 @@ func TestCleanupEndsThePluginProcessGracefullyWithinTwoSeconds(t *testing.T) {
 	if len(s.logs.find("plugin exiting")) == 0 {
 		t.Error(`the plugin's last log line ("plugin exiting", debug) did not arrive`)
 	}
+	// Only our binary's readers: Velero's own in-process plugins (this test binary) have the same race on
+	// stdout, which is not ours to fix.
 	for _, text := range []string{"reading plugin stderr", "error encountered while scanning stdout"} {
-		if e := s.logs.find(text); len(e) > 0 {
-			t.Errorf("go-plugin reported: %s %v", e[0].Message, e[0].Fields)
+		for _, e := range s.logs.find(text) {
+			if cmd, _ := e.Fields["cmd"].(string); strings.Contains(cmd, "kubevirt-velero-plugin") {
+				t.Errorf("go-plugin reported: %s %v", e.Message, e.Fields)
+			}
 		}
 	}
 	exited := s.logs.find("plugin process exited")
