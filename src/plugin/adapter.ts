@@ -222,7 +222,8 @@ export async function runItemBlockAction(action: ItemBlockAction, item: KubeObje
     });
 }
 
-function selectorOf(appliesTo: Applicability): ResourceSelector {
+/** The selector Velero sees: AppliesTo without the kinds the adapter checks. */
+export function selectorOf(appliesTo: Applicability): ResourceSelector {
     return { includedResources: appliesTo.includedResources, ...(appliesTo.selector !== undefined ? { selector: appliesTo.selector } : {}) };
 }
 
