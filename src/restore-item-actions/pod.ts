@@ -9,7 +9,8 @@ import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
 export const podRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-pod-action`,
     appliesTo: { includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' },
-    async execute({ item }) {
+    async execute({ item }, deps) {
+        deps.log.info("Pod is a KubeVirt launcher or hotplug pod, it doesn't need to be restored");
         return { item, additionalItems: [], skipRestore: true };
     },
 };

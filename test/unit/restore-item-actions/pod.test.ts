@@ -34,7 +34,7 @@ describe('Pod restore action', () => {
     it.each(['virt-launcher-web-abcde', 'hp-volume-fghij'])('Always skip the pod (%s)', async (podName) => {
         const { output, messages, cluster } = await run(podRestoreAction, fixture('pods.yaml', podName));
         expect(output).toEqual({ additionalItems: [], skipRestore: true });
-        expect(messages).toEqual([]);
+        expect(messages).toEqual(["Pod is a KubeVirt launcher or hotplug pod, it doesn't need to be restored"]);
         expect(cluster.calls).toEqual([]);
     });
 });
