@@ -1,10 +1,10 @@
 /**
  * Runs action cores under the contract of src/plugin/contract.ts and turns them into protocol
- * declarations. Per call: decode the request bytes (losslessly), check that the item is a Kubernetes
- * object of a kind the action handles, refuse a backup call without a Backup when the action needs one,
- * parse the options once, write the one start-of-call log line, run the core, and decide once whether
- * the item changed: the request bytes go back when the returned item serialises as the decoded input
- * did, else the new bytes. Every failure names the item.
+ * declarations. Per call: decode the request bytes (losslessly), write the one start-of-call log line,
+ * refuse a backup call without a Backup when the action needs one, check the item's kind and API group
+ * against appliesTo, parse the options once, run the core, and decide once whether the item changed:
+ * the request bytes go back when the returned item serialises as the decoded input did, else the new
+ * bytes. Every failure names the item.
  *
  * runBackupAction / runRestoreAction / runItemBlockAction do the same on decoded objects, for the
  * declarations below and for the preflight command, which runs the cores on the objects of a backup.
