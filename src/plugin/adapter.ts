@@ -133,7 +133,7 @@ function kindText(appliesTo: Applicability): string {
  * kind the action does not handle is an InvalidItem error ('reject') or answered without the core
  * ('skip', returns false). `named`: a handled item must have a metadata object and a name.
  */
-export function kindAccepted(appliesTo: Applicability, item: KubeObject, named: boolean, log: Logger, name: string): boolean {
+function kindAccepted(appliesTo: Applicability, item: KubeObject, named: boolean, log: Logger, name: string): boolean {
     const kinds = appliesTo.kinds;
     if (kinds === undefined) return true;
     const rule = kinds.find((k) => item.kind === k.kind && (k.group === undefined || groupOf(item.apiVersion) === k.group));
@@ -157,7 +157,7 @@ export function kindAccepted(appliesTo: Applicability, item: KubeObject, named: 
  * Velero always sends a Backup; the adapter turns missing bytes into {}. Either way the request is not
  * usable, so the Go plugin's nil check keeps its text.
  */
-export function requireBackup(backup: Backup): void {
+function requireBackup(backup: Backup): void {
     if (!isRecord(backup) || Object.keys(backup).length === 0) {
         throw new PluginError('InvalidItem', 'backup object nil!: the request carried no Backup object');
     }
@@ -167,7 +167,7 @@ export function requireBackup(backup: Backup): void {
  * The decision, once per call: undefined when `output` serialises as `input` (the caller sends the
  * request bytes), else the new JSON text. A core that returns its input object costs nothing.
  */
-export function changedText(input: KubeObject, output: KubeObject): string | undefined {
+function changedText(input: KubeObject, output: KubeObject): string | undefined {
     if (output === input) return undefined;
     const after = stringifyLossless(output);
     return after === stringifyLossless(input) ? undefined : after;

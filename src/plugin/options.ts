@@ -28,8 +28,7 @@ export interface BackupOptions {
  */
 export const RUN_STRATEGIES = ['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once'] as const;
 
-export const IDENTITY_POLICIES = ['auto', 'keep'] as const;
-export type IdentityPolicyName = (typeof IDENTITY_POLICIES)[number];
+const IDENTITY_POLICIES = ['auto', 'keep'] as const;
 
 export interface IdentityPolicy {
     clearMacAddress: boolean;
@@ -70,7 +69,7 @@ function valueOf<T>(option: Parsed<T>): T {
 }
 
 /** The restore-run-strategy label: undefined when absent; an invalid value is a configuration error. */
-export function parseRunStrategy(labels: Readonly<Record<string, string>>): string | undefined {
+function parseRunStrategy(labels: Readonly<Record<string, string>>): string | undefined {
     const value = knobValue(labels, KNOB.restoreRunStrategy);
     if (value === undefined) return undefined;
     if (!(RUN_STRATEGIES as readonly string[]).includes(value)) {
@@ -86,7 +85,7 @@ export function parseRunStrategy(labels: Readonly<Record<string, string>>): stri
  * The identity knobs of a Restore. A malformed identity-policy value, or identity-policy=keep together
  * with a knob that changes identity, is a configuration error.
  */
-export function parseIdentityPolicy(labels: Readonly<Record<string, string>>): IdentityPolicy {
+function parseIdentityPolicy(labels: Readonly<Record<string, string>>): IdentityPolicy {
     const policy: IdentityPolicy = {
         clearMacAddress: knobEnabled(labels, KNOB.clearMacAddress),
         newFirmwareUuid: knobEnabled(labels, KNOB.generateNewFirmwareUUID),
