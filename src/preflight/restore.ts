@@ -15,21 +15,23 @@ import { matchesBackupSelectors, resourceInBackup } from '../backup-item-actions
 import type { ClusterReader } from '../cluster/reader';
 import { getThroughList } from '../cluster/view';
 import { errorMessage, toPluginError } from '../errors';
-import type { RestoreActionSpec } from '../kube/action';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
 import { R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
+import { runRestoreAction as runCore } from '../plugin/adapter';
+import type { RestoreAction } from '../plugin/contract';
+import { parseRestoreOptions, type Env, type RestoreOptions } from '../plugin/options';
 import { nadName } from '../graph/index';
-import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore-item-actions/identity';
-import { namespaceMappingOf, targetNamespace } from '../restore-item-actions/namespacemap';
+import { applyIdentityPolicy, type IdentityChange } from '../restore-item-actions/identity';
+import { targetNamespace } from '../restore-item-actions/namespacemap';
 import { dataVolumeRestoreAction } from '../restore-item-actions/datavolume';
 import { nadRestoreAction } from '../restore-item-actions/nad';
 import { podRestoreAction } from '../restore-item-actions/pod';
 import { pvcRestoreAction } from '../restore-item-actions/pvc';
-import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap, veleroNamespace } from '../restore-item-actions/storageclass';
-import { runStrategyOf, vmRestoreAction } from '../restore-item-actions/vm';
+import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap } from '../restore-item-actions/storageclass';
+import { vmRestoreAction } from '../restore-item-actions/vm';
 import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type Finding, type IdentityVerdict, type RestoreSubject } from './report';
@@ -50,7 +52,9 @@ interface Run {
     contents: BackupContents;
     cluster: ClusterReader;
     captured: CapturedLog;
-    env: NodeJS.ProcessEnv;
+    env: Env;
+    /** The Restore's options, parsed once as the adapter parses them for each call. */
+    options: RestoreOptions;
 }
 
 /** The Restore's filters through the shapes the backup filters share with it (same field names). */
@@ -72,10 +76,10 @@ function parseResource(resource: string): { group: string; resource: string } {
     return dot < 0 ? { group: '', resource } : { group: resource.slice(dot + 1), resource: resource.slice(0, dot) };
 }
 
-async function runRestoreAction(spec: RestoreActionSpec, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
+async function runRestoreAction(spec: RestoreAction, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
     try {
-        const out = await spec.execute({ item, itemFromBackup: item, restore: run.restore }, { cluster: run.cluster, log: run.captured.log });
-        return { item: out.item ?? item, additional: out.additionalItems, skip: out.skipRestore, warnings: run.captured.take() };
+        const out = await runCore(spec, item, run.restore, () => item, run.env, { cluster: run.cluster, log: run.captured.log });
+        return { item: out.item, additional: out.additionalItems, skip: out.skipRestore, warnings: run.captured.take() };
     } catch (error) {
         return { item, additional: [], skip: false, error: toPluginError(error, refOf(item)).message, warnings: run.captured.take() };
     }
@@ -84,7 +88,7 @@ async function runRestoreAction(spec: RestoreActionSpec, item: KubeObject, run: 
 const LAUNCHER_SELECTOR_VALUES = new Set(['virt-launcher', 'hotplug-disk']);
 
 /** The plugin's restore action for an item of the backup, as Velero picks it (resource and AppliesTo selector). */
-function actionFor(resource: string, item: KubeObject): RestoreActionSpec | undefined {
+function actionFor(resource: string, item: KubeObject): RestoreAction | undefined {
     switch (resource) {
         case 'persistentvolumeclaims':
             return pvcRestoreAction;
@@ -112,7 +116,7 @@ async function related(refs: readonly ObjectRef[], subject: RestoreSubject, run:
         if (seen.has(refKey(ref))) continue;
         seen.add(refKey(ref));
         const resource = refResource(ref);
-        const target = targetNamespace(namespaceMappingOf(run.restore), ref.namespace);
+        const target = targetNamespace(run.options.namespaceMapping, ref.namespace);
         const base = { resource, namespace: target, name: ref.name };
         const item = run.contents.get(resource, ref.namespace, ref.name);
         if (!item) {
@@ -211,8 +215,8 @@ async function storageClassFindings(checks: readonly StorageCheck[], subject: Re
 async function pvcStorageChecks(subject: RestoreSubject, run: Run): Promise<StorageCheck[]> {
     const pvcs = subject.related.filter((r) => r.status === 'restored' && r.resource === 'persistentvolumeclaims');
     if (pvcs.length === 0) return [];
-    const map = await loadStorageClassMap(run.cluster, veleroNamespace(run.env));
-    const reverse = new Map([...namespaceMappingOf(run.restore)].map(([a, b]) => [b, a]));
+    const map = await loadStorageClassMap(run.cluster, run.options.veleroNamespace);
+    const reverse = new Map([...run.options.namespaceMapping].map(([a, b]) => [b, a]));
     const out: StorageCheck[] = [];
     for (const r of pvcs) {
         const item = run.contents.get(r.resource, reverse.get(r.namespace) ?? r.namespace, r.name);
@@ -292,7 +296,7 @@ async function restoreVerdict(
     resourceName: string,
     resource: typeof R.vms | typeof R.vmis,
     item: KubeObject,
-    action: RestoreActionSpec,
+    action: RestoreAction,
     run: Run,
 ): Promise<Awaited<ReturnType<typeof runRestoreAction>> | undefined> {
     const filtered = filteredOut(run, resourceName, subject.namespace, item, true);
@@ -320,7 +324,7 @@ async function restoreVerdict(
 }
 
 async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
-    const mapping = namespaceMappingOf(run.restore);
+    const mapping = run.options.namespaceMapping;
     const subject: RestoreSubject = {
         kind: 'VirtualMachine',
         namespace: entry.namespace,
@@ -368,7 +372,7 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
 async function assessVmi(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject | undefined> {
     const vmi = run.contents.get(VMI_RESOURCE, entry.namespace, entry.name);
     if (!vmi || pathGet(vmi, ['metadata', 'annotations', ANN.isOwned]) === 'true') return undefined; // restore-vmi-action skips owned VMIs; their VM is the subject
-    const mapping = namespaceMappingOf(run.restore);
+    const mapping = run.options.namespaceMapping;
     const subject: RestoreSubject = {
         kind: 'VirtualMachineInstance',
         namespace: entry.namespace,
@@ -402,9 +406,9 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
 }
 
 /** Problems of the Restore itself that every VM shares (the actions fail each VM with them). */
-function restoreFindings(restore: Restore): Finding[] {
+function restoreFindings(options: RestoreOptions): Finding[] {
     const out: Finding[] = [];
-    for (const check of [() => runStrategyOf(restore), () => identityPolicyOf(restore)]) {
+    for (const check of [() => options.runStrategy, () => options.identityPolicy]) {
         try {
             check();
         } catch (error) {
@@ -414,9 +418,10 @@ function restoreFindings(restore: Restore): Finding[] {
     return out;
 }
 
-export async function preflightRestore(restore: Restore, contents: BackupContents, cluster: ClusterReader, env: NodeJS.ProcessEnv = process.env): Promise<RestorePreflightResult> {
-    const run: Run = { restore, contents, cluster, captured: captureLog(), env };
-    const findings = restoreFindings(restore);
+export async function preflightRestore(restore: Restore, contents: BackupContents, cluster: ClusterReader, env: Env = process.env): Promise<RestorePreflightResult> {
+    const options = parseRestoreOptions(restore, env);
+    const run: Run = { restore, contents, cluster, captured: captureLog(), env, options };
+    const findings = restoreFindings(options);
     for (const path of contents.rejected) findings.push(finding('warning', 'UnsafeTarEntry', `tar entry ignored: ${path}`));
     const subjects: RestoreSubject[] = [];
     for (const entry of contents.list(VM_RESOURCE)) {

@@ -12,68 +12,19 @@
  *   velero.kubevirt.io/identity-policy=auto        change a MAC, UUID or serial only where another VM
  *                                                  or VMI in the target cluster already uses it
  *   velero.kubevirt.io/identity-policy=keep        never change identity (contradicts the three above)
- * Boolean knobs follow knobEnabled(): "false", "0", "no", "off" mean off.
+ * Boolean knobs follow knobEnabled(): "false", "0", "no", "off" mean off. The labels are parsed
+ * once per call by src/plugin/options.ts (parseIdentityPolicy).
  *
  * The same code serves a VM (its spec.template.spec) and a standalone VMI (its spec), and always
  * mutates the item that is returned to Velero (the Go plugin changed a copy on the VMI path, §8.1).
  */
 import { randomUUID } from 'node:crypto';
 import type { V1Firmware, V1Interface } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
-import { describeItem, PluginError } from '../errors';
-import type { ActionDeps } from '../kube/action';
-import { KNOB, knobEnabled, knobValue } from '../kube/knobs';
+import { describeItem } from '../errors';
+import type { ActionDeps } from '../plugin/contract';
+import type { IdentityPolicy } from '../plugin/options';
 import { arrayAt, isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
-import type { Restore } from '../kube/velero';
-
-export const IDENTITY_POLICIES = ['auto', 'keep'] as const;
-export type IdentityPolicyName = (typeof IDENTITY_POLICIES)[number];
-
-export interface IdentityPolicy {
-    clearMacAddress: boolean;
-    newFirmwareUuid: boolean;
-    newSerial: boolean;
-    /** identity-policy=auto: change only values another VM or VMI of the cluster already uses. */
-    auto: boolean;
-}
-
-/**
- * Reads the identity knobs of a Restore. A malformed identity-policy value, or identity-policy=keep
- * together with a knob that changes identity, is a configuration error.
- */
-export function identityPolicyOf(restore: Restore): IdentityPolicy {
-    const policy: IdentityPolicy = {
-        clearMacAddress: knobEnabled(restore, KNOB.clearMacAddress),
-        newFirmwareUuid: knobEnabled(restore, KNOB.generateNewFirmwareUUID),
-        newSerial: knobEnabled(restore, KNOB.generateNewSerial),
-        auto: false,
-    };
-    const raw = knobValue(restore, KNOB.identityPolicy);
-    if (raw === undefined) return policy;
-    const value = raw.trim().toLowerCase();
-    if (!(IDENTITY_POLICIES as readonly string[]).includes(value)) {
-        throw new PluginError(
-            'InvalidConfig',
-            `Restore label ${KNOB.identityPolicy} has invalid value "${raw}": allowed values are ${IDENTITY_POLICIES.join(', ')}`,
-        );
-    }
-    if (value === 'keep') {
-        const contradicting = [
-            policy.clearMacAddress ? KNOB.clearMacAddress : undefined,
-            policy.newFirmwareUuid ? KNOB.generateNewFirmwareUUID : undefined,
-            policy.newSerial ? KNOB.generateNewSerial : undefined,
-        ].filter((k): k is NonNullable<typeof k> => k !== undefined);
-        if (contradicting.length > 0) {
-            throw new PluginError(
-                'InvalidConfig',
-                `Restore label ${KNOB.identityPolicy}=keep contradicts ${contradicting.join(', ')}: remove one of them or set it to "false"`,
-            );
-        }
-        return policy;
-    }
-    policy.auto = true;
-    return policy;
-}
 
 export function identityPolicyIsNoop(policy: IdentityPolicy): boolean {
     return !policy.clearMacAddress && !policy.newFirmwareUuid && !policy.newSerial && !policy.auto;

@@ -37,7 +37,8 @@ import { defaultConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
 import { formatRequestStats, requestStats, resetRequestStats, type RequestStats } from '../../../src/cluster/stats';
 import { errorMessage } from '../../../src/errors';
-import type { ActionDeps } from '../../../src/kube/action';
+import { runBackupAction, runItemBlockAction } from '../../../src/plugin/adapter';
+import type { ActionDeps } from '../../../src/plugin/contract';
 import type { KubeObject } from '../../../src/kube/object';
 import type { Backup } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
@@ -486,16 +487,16 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
     };
     const block = (item: KubeObject): Step => () =>
         guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await vmItemBlockAction.relatedItems({ item, backup }, deps)).length;
+            report.relatedItems += (await runItemBlockAction(vmItemBlockAction, item, backup, deps)).length;
         });
     const podBlock = (item: KubeObject): Step => () =>
         guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await podItemBlockAction.relatedItems({ item, backup }, deps)).length;
+            report.relatedItems += (await runItemBlockAction(podItemBlockAction, item, backup, deps)).length;
         });
     const act = (action: typeof vmBackupAction, item: KubeObject): Step => () =>
         guard(action.name, item, async () => {
-            const out = await action.execute({ item, backup }, deps);
-            if (out.item) report.changedItems++;
+            const out = await runBackupAction(action, item, backup, deps);
+            if (out.text !== undefined) report.changedItems++;
             report.additionalItems += out.additionalItems.length;
         });
     const steps: Step[] = [];

@@ -1,4 +1,5 @@
 import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
+import { runItemBlockAction, selectorOf } from '../../../src/plugin/adapter';
 import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
@@ -12,7 +13,7 @@ const pvc = (name: string): ObjectRef => ({ group: '', resource: 'persistentvolu
 
 async function related(item: KubeObject, cluster: ClusterReader): Promise<{ items: ObjectRef[]; warn: string[] }> {
     const log = captureLog();
-    const items = wire(await vmItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: log.log }));
+    const items = wire(await runItemBlockAction(vmItemBlockAction, item, makeBackup(), { cluster, log: log.log }));
     return { items, warn: log.at('warn') };
 }
 
@@ -91,12 +92,12 @@ describe('launcher pod ItemBlockAction (namespace backups reach pods before VMs)
     const vm = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachines', namespace: NS, name });
 
     async function podRelated(item: KubeObject, cluster: ClusterReader): Promise<ObjectRef[]> {
-        return wire(await podItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: captureLog().log }));
+        return wire(await runItemBlockAction(podItemBlockAction, item, makeBackup(), { cluster, log: captureLog().log }));
     }
 
     it('applies to launcher and hotplug pods only, by label', () => {
         expect(podItemBlockAction.name).toBe('kubevirt-velero-plugin/block-launcher-pod-action');
-        expect(podItemBlockAction.appliesTo).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
+        expect(selectorOf(podItemBlockAction.appliesTo)).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
     });
 
     test.each<[string, string[], string, ObjectRef[]]>([

@@ -41,7 +41,7 @@ const FIXTURE_FILES = [
     'restore/nads.yaml',
 ];
 const objects: KubeObject[] = FIXTURE_FILES.flatMap((f) => loadFixtures(f));
-const actions = buildActions({ log: quiet, cluster: () => new StaticCluster(objects) });
+const actions = buildActions({ log: quiet, env: {}, cluster: () => new StaticCluster(objects) });
 
 const KIND_OF_RESOURCE: Record<string, string> = {
     'virtualmachines.kubevirt.io': 'VirtualMachine',
