@@ -1,5 +1,6 @@
 /** Shared helpers for the backup action tests: a capturing logger, Backup objects, fixture access. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
 import type { BackupActionSpec, BackupOutput } from '../../../src/kube/action';
 import { deepClone } from '../../../src/kube/json';

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { kindToResource } from '../../../src/cluster/reader';
+import { kindToResource } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';
 import { FIXTURES_DIR } from '../fixtures';

@@ -3,16 +3,15 @@
  * graph. Differences from the Go expectations are deliberate and noted per case.
  */
 import {
-    backupGraph,
     dataVolumeBackupGraph,
     launcherPods,
-    restoreGraph,
     vmBackupGraph,
     vmiBackupGraph,
     vmiRestoreGraph,
     vmRestoreGraph,
 } from '../../../src/graph';
 import { nameOf } from '../../../src/kube/object';
+import { backupGraph, restoreGraph } from '../../support/graph';
 import { EMPTY_VIEW, keys, scenario } from './helpers';
 
 const NS = 'test-namespace';
