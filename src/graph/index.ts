@@ -14,21 +14,19 @@ import { R } from '../kube/resources';
 export type { ClusterView } from './view';
 export {
     dataVolumeBackupGraph,
-    podRefs,
     pvcBackupGraph,
     replicaSetVmis,
     vmBackupGraph,
-    vmCreated,
     vmiBackupGraph,
     vmirsBackupGraph,
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
-export { poolBackupGraph, poolOwner, poolRestoreGraph, poolVms, templateSourceGraph } from './template';
+export { poolBackupGraph, poolOwner, poolRestoreGraph, templateSourceGraph } from './template';
 export { itemBlockGraph, podItemBlockGraph } from './itemblock';
 export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';
 export { revisionName } from './instancetype';
-export { BACKEND_PVC_PREFIX, backendPvcNames, hasPersistentState, nadName, owningDataVolume } from './volumes';
+export { hasPersistentState, nadName, owningDataVolume } from './volumes';
 
 /**
  * What a graph computation may read from the view; the action layer lists these (in the item's

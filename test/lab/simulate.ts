@@ -325,6 +325,3 @@ export function find(objs: readonly KubeObject[], kind: string, name: string): K
     if (o === undefined) throw new Error(`no ${kind} ${name} among ${objs.map(key).join(', ')}`);
     return o;
 }
-
-/** kubectl resource name (kind.group) of an object, e.g. virtualmachine.kubevirt.io. */
-export { resourceFor };
