@@ -103,11 +103,6 @@ function key(o: KubeObject): string {
     return `${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-function resourceFor(o: KubeObject): string {
-    const group = (o.apiVersion ?? 'v1').includes('/') ? (o.apiVersion ?? '').split('/')[0] : '';
-    return group === '' ? (o.kind ?? '').toLowerCase() : `${(o.kind ?? '').toLowerCase()}.${group}`;
-}
-
 export interface ScenarioOptions {
     /** Skip the status writes (objects as a fresh create leaves them). */
     noStatus?: boolean;
