@@ -19,7 +19,7 @@ import type { RestoreActionSpec } from '../kube/action';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
 import { nadName } from '../graph/index';
 import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore-item-actions/identity';
@@ -246,7 +246,7 @@ async function networkFindings(spec: unknown, subject: RestoreSubject, run: Run)
  * never reads the source: then a missing source is only a warning.
  */
 async function sourceFindings(dvSpec: unknown, where: string, prePopulated: boolean, subject: RestoreSubject, run: Run): Promise<void> {
-    const sources: [string, { group: string; resource: string; version: string; namespaced: boolean }, unknown][] = [
+    const sources: [string, GroupResource, unknown][] = [
         ['sourceRef', PR.dataSources, pathGet(dvSpec, ['sourceRef'])],
         ['source.pvc', R.pvcs, pathGet(dvSpec, ['source', 'pvc'])],
         ['source.snapshot', R.volumeSnapshots, pathGet(dvSpec, ['source', 'snapshot'])],
@@ -264,6 +264,20 @@ async function sourceFindings(dvSpec: unknown, where: string, prePopulated: bool
         if ((await run.cluster.get(resource, ns, name)) === undefined) {
             subject.findings.push(finding(severity, 'SourceMissing', `${where}.${field}: ${resource.resource} ${ns}/${name} does not exist in the target cluster`));
         }
+    }
+}
+
+/** The storage classes the DataVolumes restored with the subject name (after the change-storage-class ConfigMap). */
+function dataVolumeStorageChecks(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject): StorageCheck[] {
+    return [...restoredDvs].flatMap(([name, dv]) =>
+        dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })),
+    );
+}
+
+/** The cross-namespace sources of the DataVolumes restored with the subject; prePopulated ones never read theirs. */
+async function dataVolumeSourceFindings(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject, run: Run): Promise<void> {
+    for (const [name, dv] of restoredDvs) {
+        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
     }
 }
 
@@ -319,12 +333,12 @@ async function restoreVerdict(
     return out;
 }
 
-async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
-    const mapping = namespaceMappingOf(run.restore);
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachine',
+/** A subject not (yet) restored, in its namespace and the one --namespace-mappings maps it to. */
+function newSubject(kind: RestoreSubject['kind'], entry: { namespace: string; name: string }, run: Run): RestoreSubject {
+    return {
+        kind,
         namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
+        targetNamespace: targetNamespace(namespaceMappingOf(run.restore), entry.namespace),
         name: entry.name,
         restored: false,
         reason: '',
@@ -333,6 +347,10 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         related: [],
         findings: [],
     };
+}
+
+async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
+    const subject = newSubject('VirtualMachine', entry, run);
     const vm = run.contents.get(VM_RESOURCE, entry.namespace, entry.name);
     if (!vm) {
         subject.reason = 'the item in the backup is not a JSON object';
@@ -346,9 +364,7 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
     subject.identity = await identityVerdicts(pathGet(vm, ['spec', 'template', 'spec']), pathGet(out.item, ['spec', 'template', 'spec']), 'spec.template.spec', subject, run);
     identityFindings(subject);
     const checks: StorageCheck[] = dataVolumeTemplateStorageClassFields(out.item.spec).map((f) => ({ field: `VM ${f.field}`, storageClass: f.value }));
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    checks.push(...dataVolumeStorageChecks(restoredDvs, subject));
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(pathGet(out.item, ['spec', 'template', 'spec']), subject, run);
@@ -358,29 +374,14 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         const prePopulated = restoredDv !== undefined && ANN.prePopulated in (restoredDv.metadata?.annotations ?? {});
         await sourceFindings(pathGet(t, ['spec']), `spec.dataVolumeTemplates[${i}].spec`, prePopulated, subject, run);
     }
-    for (const [name, dv] of restoredDvs) {
-        const prePopulated = ANN.prePopulated in (dv.metadata?.annotations ?? {});
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, prePopulated, subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 
 async function assessVmi(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject | undefined> {
     const vmi = run.contents.get(VMI_RESOURCE, entry.namespace, entry.name);
     if (!vmi || pathGet(vmi, ['metadata', 'annotations', ANN.isOwned]) === 'true') return undefined; // restore-vmi-action skips owned VMIs; their VM is the subject
-    const mapping = namespaceMappingOf(run.restore);
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachineInstance',
-        namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
-        name: entry.name,
-        restored: false,
-        reason: '',
-        refusals: [],
-        identity: [],
-        related: [],
-        findings: [],
-    };
+    const subject = newSubject('VirtualMachineInstance', entry, run);
     if (Array.isArray(vmi.metadata?.ownerReferences) && vmi.metadata.ownerReferences.length > 0) return undefined;
     const out = await restoreVerdict(subject, VMI_RESOURCE, R.vmis, vmi, vmiRestoreAction, run);
     if (!out) return subject;
@@ -388,16 +389,11 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(vmi.spec, out.item.spec, 'spec', subject, run);
     identityFindings(subject);
-    const checks: StorageCheck[] = [];
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    const checks = dataVolumeStorageChecks(restoredDvs, subject);
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(out.item.spec, subject, run);
-    for (const [name, dv] of restoredDvs) {
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 
