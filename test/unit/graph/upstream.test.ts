@@ -1,6 +1,7 @@
 /**
- * The exact-order cases of the Go plugin's graph tests (behaviour reference §11.11), replayed on our
- * graph. Differences from the Go expectations are deliberate and noted per case.
+ * The exact-order cases of the Go plugin's graph tests (pkg/util/kvgraph/backup_graph_test.go and
+ * restore_graph_test.go), replayed on our graph. Differences from the Go expectations are deliberate and
+ * noted per case.
  */
 import {
     dataVolumeBackupGraph,
