@@ -25,11 +25,11 @@ import type { ClusterView } from '../graph/index';
 import { LABEL } from '../kube/annotations';
 import type { BackupActionSpec } from '../kube/action';
 import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { groupResourceString, R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type BackupSubject, type Finding } from './report';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 
 export interface BackupPreflightResult {
     namespaces: string[];
@@ -130,7 +130,7 @@ async function travel(start: ObjectRef[], run: Run, view: ClusterView, subject: 
         if (seen.has(key)) continue;
         seen.add(key);
         const resource = resourceOf(ref);
-        const base = { resource: refResource(ref), namespace: ref.namespace, name: ref.name };
+        const base = { resource: groupResourceString(ref), namespace: ref.namespace, name: ref.name };
         if (!resourceInBackup(run.backup, resource)) {
             subject.related.push({ ...base, status: 'filtered', note: "the backup's resource filters exclude it" });
             continue;

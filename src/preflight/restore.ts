@@ -19,7 +19,7 @@ import type { RestoreActionSpec } from '../kube/action';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
+import { groupResourceString, parseGroupResource, R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
 import { nadName } from '../graph/index';
 import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore-item-actions/identity';
@@ -34,7 +34,7 @@ import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type Finding, type IdentityVerdict, type RestoreSubject } from './report';
 import { namespaceSelected } from './backup';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 import type { BackupContents } from './tarball';
 
 const VM_RESOURCE = 'virtualmachines.kubevirt.io';
@@ -62,14 +62,9 @@ function asFilter(restore: Restore): Backup {
 function filteredOut(run: Run, resource: string, namespace: string, item: KubeObject, selectors: boolean): string | undefined {
     const filter = asFilter(run.restore);
     if (namespace !== '' && !namespaceSelected(filter, namespace)) return "the restore's namespace filters exclude its namespace";
-    if (!resourceInBackup(filter, resourceOf(parseResource(resource)))) return "the restore's resource filters exclude it";
+    if (!resourceInBackup(filter, resourceOf(parseGroupResource(resource)))) return "the restore's resource filters exclude it";
     if (selectors && !matchesBackupSelectors(filter, item)) return "the restore's label selector does not match its labels";
     return undefined;
-}
-
-function parseResource(resource: string): { group: string; resource: string } {
-    const dot = resource.indexOf('.');
-    return dot < 0 ? { group: '', resource } : { group: resource.slice(dot + 1), resource: resource.slice(0, dot) };
 }
 
 async function runRestoreAction(spec: RestoreActionSpec, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
@@ -101,7 +96,7 @@ function actionFor(resource: string, item: KubeObject): RestoreActionSpec | unde
 
 /** Does the target cluster already hold this object? */
 async function existsInTarget(run: Run, resource: string, namespace: string, name: string): Promise<boolean> {
-    const gr = resourceOf({ ...parseResource(resource), namespace });
+    const gr = resourceOf({ ...parseGroupResource(resource), namespace });
     return (await getThroughList(run.cluster, gr, namespace, name)) !== undefined;
 }
 
@@ -111,7 +106,7 @@ async function related(refs: readonly ObjectRef[], subject: RestoreSubject, run:
     for (const ref of refs) {
         if (seen.has(refKey(ref))) continue;
         seen.add(refKey(ref));
-        const resource = refResource(ref);
+        const resource = groupResourceString(ref);
         const target = targetNamespace(namespaceMappingOf(run.restore), ref.namespace);
         const base = { resource, namespace: target, name: ref.name };
         const item = run.contents.get(resource, ref.namespace, ref.name);

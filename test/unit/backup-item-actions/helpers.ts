@@ -5,14 +5,14 @@ import { PluginError } from '../../../src/errors';
 import type { BackupActionSpec, BackupOutput } from '../../../src/kube/action';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, type KubeObject } from '../../../src/kube/object';
-import type { GroupResource, ObjectRef } from '../../../src/kube/resources';
+import { wireRef, type GroupResource, type ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
 import { loadFixtures } from '../fixtures';
 
 /** Refs as Velero receives them: the four wire fields, without the internal `field` (src/kube/resources.ts). */
 export function wire(refs: readonly ObjectRef[]): ObjectRef[] {
-    return refs.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+    return refs.map(wireRef);
 }
 
 export interface LogEntry {
