@@ -14,7 +14,7 @@
 import { dataVolumeBackupAction } from '../backup-item-actions/datavolume';
 import { vmItemBlockAction, podItemBlockAction } from '../item-block-actions/itemblock';
 import { assessConsistency } from '../backup-item-actions/consistency';
-import { loadBackupView, vmOwner } from '../backup-item-actions/common';
+import { loadBackupView } from '../backup-item-actions/common';
 import { excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../backup-item-actions/inclusion';
 import { vmBackupAction } from '../backup-item-actions/vm';
 import { vmiBackupAction } from '../backup-item-actions/vmi';
@@ -24,7 +24,7 @@ import { errorMessage, toPluginError } from '../errors';
 import type { ClusterView } from '../graph/index';
 import { LABEL } from '../kube/annotations';
 import type { BackupActionSpec } from '../kube/action';
-import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, type KubeObject } from '../kube/object';
+import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, vmOwner, type KubeObject } from '../kube/object';
 import { groupResourceString, R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import { captureLog, type CapturedLog } from './capture';
