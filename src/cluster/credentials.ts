@@ -183,7 +183,10 @@ export class ExecCredentials {
     }
 }
 
-/** The credential source of one Auth, with the impersonation headers. */
+/**
+ * The credential source of one Auth, with the impersonation headers.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function credentialSource(
     auth: Auth,
     cluster: Record<string, unknown>,

@@ -171,7 +171,10 @@ export function mergeKubeconfigs(files: readonly { file: string; doc: Dict }[], 
     return merged;
 }
 
-/** Reads and merges kubeconfig files; missing files are skipped unless none exists. */
+/**
+ * Reads and merges kubeconfig files; missing files are skipped unless none exists.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function readKubeconfigs(paths: readonly string[], where: string, options: { skipMissing: boolean }): MergedConfig {
     const files: { file: string; doc: Dict }[] = [];
     const missing: string[] = [];
@@ -361,7 +364,10 @@ function execConfig(exec: Dict, fields: Fields, file: string): ExecConfig {
     };
 }
 
-/** Resolves a context of a merged configuration into ClusterAccess; reads every referenced file. */
+/**
+ * Resolves a context of a merged configuration into ClusterAccess; reads every referenced file.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function resolveAccess(merged: MergedConfig, where: string, explicitContext = ''): ClusterAccess {
     const contextName = explicitContext !== '' ? explicitContext : merged.currentContext;
     if (contextName === '') throw configError(where, `no current-context is set in ${merged.files.join(', ')}`);
@@ -498,7 +504,10 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     };
 }
 
-/** In-cluster access: the service's environment, the pod's token (re-read as it rotates) and CA. */
+/**
+ * In-cluster access: the service's environment, the pod's token (re-read as it rotates) and CA.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function inClusterAccess(env: Record<string, string | undefined>, serviceAccountDir: string): ClusterAccess {
     const where = 'in-cluster';
     const host = env['KUBERNETES_SERVICE_HOST'] ?? '';

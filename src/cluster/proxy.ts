@@ -217,7 +217,10 @@ function targetOf(options: ConnectOptions): { host: string; port: number } {
     return { host, port: Number(options.port) };
 }
 
-/** An https.Agent whose connections are tunnels through the proxy (TLS to the API server inside). */
+/**
+ * An https.Agent whose connections are tunnels through the proxy (TLS to the API server inside).
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export class TunnelingHttpsAgent extends https.Agent {
     constructor(
         options: https.AgentOptions,
@@ -237,7 +240,10 @@ export class TunnelingHttpsAgent extends https.Agent {
     }
 }
 
-/** An http.Agent for a plain-http API server behind a SOCKS5 proxy: connections are tunnels. */
+/**
+ * An http.Agent for a plain-http API server behind a SOCKS5 proxy: connections are tunnels.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export class TunnelingHttpAgent extends http.Agent {
     constructor(
         options: http.AgentOptions,
@@ -263,6 +269,7 @@ export class TunnelingHttpAgent extends http.Agent {
 /**
  * An http.Agent for a plain-http API server behind an http(s) proxy: connections go to the proxy and
  * requests are sent in absolute form ("GET http://host:port/path"), with Proxy-Authorization.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
  */
 export class ForwardingHttpAgent extends http.Agent {
     private readonly auth: string | undefined;

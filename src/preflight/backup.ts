@@ -14,7 +14,7 @@
 import { dataVolumeBackupAction } from '../backup-item-actions/datavolume';
 import { vmItemBlockAction, podItemBlockAction } from '../item-block-actions/itemblock';
 import { assessConsistency } from '../backup-item-actions/consistency';
-import { loadBackupView, vmOwner } from '../backup-item-actions/common';
+import { loadBackupView } from '../backup-item-actions/common';
 import { excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../backup-item-actions/inclusion';
 import { vmBackupAction } from '../backup-item-actions/vm';
 import { vmiBackupAction } from '../backup-item-actions/vmi';
@@ -23,14 +23,14 @@ import type { ClusterReader } from '../cluster/reader';
 import { errorMessage, toPluginError } from '../errors';
 import type { ClusterView } from '../graph/index';
 import { LABEL } from '../kube/annotations';
-import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, vmOwner, type KubeObject } from '../kube/object';
+import { groupResourceString, R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import { runBackupAction, runItemBlockAction } from '../plugin/adapter';
 import type { BackupAction } from '../plugin/contract';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type BackupSubject, type Finding } from './report';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 
 export interface BackupPreflightResult {
     namespaces: string[];
@@ -131,7 +131,7 @@ async function travel(start: ObjectRef[], run: Run, view: ClusterView, subject: 
         if (seen.has(key)) continue;
         seen.add(key);
         const resource = resourceOf(ref);
-        const base = { resource: refResource(ref), namespace: ref.namespace, name: ref.name };
+        const base = { resource: groupResourceString(ref), namespace: ref.namespace, name: ref.name };
         if (!resourceInBackup(run.backup, resource)) {
             subject.related.push({ ...base, status: 'filtered', note: "the backup's resource filters exclude it" });
             continue;

@@ -18,7 +18,7 @@ import { errorMessage, toPluginError } from '../errors';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { groupResourceString, parseGroupResource, R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
 import { runRestoreAction as runCore } from '../plugin/adapter';
 import type { RestoreAction } from '../plugin/contract';
@@ -36,7 +36,7 @@ import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type Finding, type IdentityVerdict, type RestoreSubject } from './report';
 import { namespaceSelected } from './backup';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 import type { BackupContents } from './tarball';
 
 const VM_RESOURCE = 'virtualmachines.kubevirt.io';
@@ -66,14 +66,9 @@ function asFilter(restore: Restore): Backup {
 function filteredOut(run: Run, resource: string, namespace: string, item: KubeObject, selectors: boolean): string | undefined {
     const filter = asFilter(run.restore);
     if (namespace !== '' && !namespaceSelected(filter, namespace)) return "the restore's namespace filters exclude its namespace";
-    if (!resourceInBackup(filter, resourceOf(parseResource(resource)))) return "the restore's resource filters exclude it";
+    if (!resourceInBackup(filter, resourceOf(parseGroupResource(resource)))) return "the restore's resource filters exclude it";
     if (selectors && !matchesBackupSelectors(filter, item)) return "the restore's label selector does not match its labels";
     return undefined;
-}
-
-function parseResource(resource: string): { group: string; resource: string } {
-    const dot = resource.indexOf('.');
-    return dot < 0 ? { group: '', resource } : { group: resource.slice(dot + 1), resource: resource.slice(0, dot) };
 }
 
 async function runRestoreAction(spec: RestoreAction, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
@@ -105,7 +100,7 @@ function actionFor(resource: string, item: KubeObject): RestoreAction | undefine
 
 /** Does the target cluster already hold this object? */
 async function existsInTarget(run: Run, resource: string, namespace: string, name: string): Promise<boolean> {
-    const gr = resourceOf({ ...parseResource(resource), namespace });
+    const gr = resourceOf({ ...parseGroupResource(resource), namespace });
     return (await getThroughList(run.cluster, gr, namespace, name)) !== undefined;
 }
 
@@ -115,7 +110,7 @@ async function related(refs: readonly ObjectRef[], subject: RestoreSubject, run:
     for (const ref of refs) {
         if (seen.has(refKey(ref))) continue;
         seen.add(refKey(ref));
-        const resource = refResource(ref);
+        const resource = groupResourceString(ref);
         const target = targetNamespace(run.options.namespaceMapping, ref.namespace);
         const base = { resource, namespace: target, name: ref.name };
         const item = run.contents.get(resource, ref.namespace, ref.name);
@@ -250,7 +245,7 @@ async function networkFindings(spec: unknown, subject: RestoreSubject, run: Run)
  * never reads the source: then a missing source is only a warning.
  */
 async function sourceFindings(dvSpec: unknown, where: string, prePopulated: boolean, subject: RestoreSubject, run: Run): Promise<void> {
-    const sources: [string, { group: string; resource: string; version: string; namespaced: boolean }, unknown][] = [
+    const sources: [string, GroupResource, unknown][] = [
         ['sourceRef', PR.dataSources, pathGet(dvSpec, ['sourceRef'])],
         ['source.pvc', R.pvcs, pathGet(dvSpec, ['source', 'pvc'])],
         ['source.snapshot', R.volumeSnapshots, pathGet(dvSpec, ['source', 'snapshot'])],
@@ -268,6 +263,20 @@ async function sourceFindings(dvSpec: unknown, where: string, prePopulated: bool
         if ((await run.cluster.get(resource, ns, name)) === undefined) {
             subject.findings.push(finding(severity, 'SourceMissing', `${where}.${field}: ${resource.resource} ${ns}/${name} does not exist in the target cluster`));
         }
+    }
+}
+
+/** The storage classes the DataVolumes restored with the subject name (after the change-storage-class ConfigMap). */
+function dataVolumeStorageChecks(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject): StorageCheck[] {
+    return [...restoredDvs].flatMap(([name, dv]) =>
+        dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })),
+    );
+}
+
+/** The cross-namespace sources of the DataVolumes restored with the subject; prePopulated ones never read theirs. */
+async function dataVolumeSourceFindings(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject, run: Run): Promise<void> {
+    for (const [name, dv] of restoredDvs) {
+        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
     }
 }
 
@@ -323,12 +332,12 @@ async function restoreVerdict(
     return out;
 }
 
-async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
-    const mapping = run.options.namespaceMapping;
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachine',
+/** A subject not (yet) restored, in its namespace and the one --namespace-mappings maps it to. */
+function newSubject(kind: RestoreSubject['kind'], entry: { namespace: string; name: string }, run: Run): RestoreSubject {
+    return {
+        kind,
         namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
+        targetNamespace: targetNamespace(run.options.namespaceMapping, entry.namespace),
         name: entry.name,
         restored: false,
         reason: '',
@@ -337,6 +346,10 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         related: [],
         findings: [],
     };
+}
+
+async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
+    const subject = newSubject('VirtualMachine', entry, run);
     const vm = run.contents.get(VM_RESOURCE, entry.namespace, entry.name);
     if (!vm) {
         subject.reason = 'the item in the backup is not a JSON object';
@@ -350,9 +363,7 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
     subject.identity = await identityVerdicts(pathGet(vm, ['spec', 'template', 'spec']), pathGet(out.item, ['spec', 'template', 'spec']), 'spec.template.spec', subject, run);
     identityFindings(subject);
     const checks: StorageCheck[] = dataVolumeTemplateStorageClassFields(out.item.spec).map((f) => ({ field: `VM ${f.field}`, storageClass: f.value }));
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    checks.push(...dataVolumeStorageChecks(restoredDvs, subject));
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(pathGet(out.item, ['spec', 'template', 'spec']), subject, run);
@@ -362,29 +373,14 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         const prePopulated = restoredDv !== undefined && ANN.prePopulated in (restoredDv.metadata?.annotations ?? {});
         await sourceFindings(pathGet(t, ['spec']), `spec.dataVolumeTemplates[${i}].spec`, prePopulated, subject, run);
     }
-    for (const [name, dv] of restoredDvs) {
-        const prePopulated = ANN.prePopulated in (dv.metadata?.annotations ?? {});
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, prePopulated, subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 
 async function assessVmi(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject | undefined> {
     const vmi = run.contents.get(VMI_RESOURCE, entry.namespace, entry.name);
     if (!vmi || pathGet(vmi, ['metadata', 'annotations', ANN.isOwned]) === 'true') return undefined; // restore-vmi-action skips owned VMIs; their VM is the subject
-    const mapping = run.options.namespaceMapping;
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachineInstance',
-        namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
-        name: entry.name,
-        restored: false,
-        reason: '',
-        refusals: [],
-        identity: [],
-        related: [],
-        findings: [],
-    };
+    const subject = newSubject('VirtualMachineInstance', entry, run);
     if (Array.isArray(vmi.metadata?.ownerReferences) && vmi.metadata.ownerReferences.length > 0) return undefined;
     const out = await restoreVerdict(subject, VMI_RESOURCE, R.vmis, vmi, vmiRestoreAction, run);
     if (!out) return subject;
@@ -392,16 +388,11 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(vmi.spec, out.item.spec, 'spec', subject, run);
     identityFindings(subject);
-    const checks: StorageCheck[] = [];
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    const checks = dataVolumeStorageChecks(restoredDvs, subject);
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(out.item.spec, subject, run);
-    for (const [name, dv] of restoredDvs) {
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 

@@ -15,7 +15,7 @@
  *    Velero and the samples' StorageClass for that driver (WaitForFirstConsumer: restored claims wait for
  *    a consumer; no provisioner runs, docs/decisions/010-lab-controllers.md).
  */
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
 import { parseAllDocuments } from 'yaml';
@@ -308,9 +308,4 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promi
         } as KubeObject,
     ]);
     return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
-}
-
-/** Appends a marker line to a process log (handy when reading logs of a long-lived shared lab). */
-export function markLog(logDir: string, name: string, text: string): void {
-    appendFileSync(join(logDir, `${name}.log`), `---- ${new Date().toISOString()} ${text}\n`);
 }

@@ -43,7 +43,7 @@ import {
     stopRegisteredSync,
     unregister,
 } from './proc';
-import { readTarGz, untar } from './tar';
+import { readTarGz } from './tar';
 import {
     apiserverKubeletFlags,
     FreezerRecorder,
@@ -987,5 +987,5 @@ export function connectLab(stateFile: string = process.env['KVP_LAB_STATE'] ?? S
     return new Lab(JSON.parse(readFileSync(stateFile, 'utf8')) as LabState, false);
 }
 
-/** Exported for tests that need an untar of arbitrary tarballs. */
-export { readTarGz, untar };
+/** Exported for tests that read the backup tarball. */
+export { readTarGz };

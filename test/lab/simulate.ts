@@ -103,11 +103,6 @@ function key(o: KubeObject): string {
     return `${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-function resourceFor(o: KubeObject): string {
-    const group = (o.apiVersion ?? 'v1').includes('/') ? (o.apiVersion ?? '').split('/')[0] : '';
-    return group === '' ? (o.kind ?? '').toLowerCase() : `${(o.kind ?? '').toLowerCase()}.${group}`;
-}
-
 export interface ScenarioOptions {
     /** Skip the status writes (objects as a fresh create leaves them). */
     noStatus?: boolean;
@@ -325,6 +320,3 @@ export function find(objs: readonly KubeObject[], kind: string, name: string): K
     if (o === undefined) throw new Error(`no ${kind} ${name} among ${objs.map(key).join(', ')}`);
     return o;
 }
-
-/** kubectl resource name (kind.group) of an object, e.g. virtualmachine.kubevirt.io. */
-export { resourceFor };

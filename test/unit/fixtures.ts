@@ -30,13 +30,6 @@ function readDocs(relPath: string): KubeObject[] {
     return loadYamlObjects(join(FIXTURES_DIR, relPath));
 }
 
-/** Loads a single-object YAML fixture. Throws when the file holds zero or several objects. */
-export function loadFixture(relPath: string): KubeObject {
-    const docs = readDocs(relPath);
-    if (docs.length !== 1) throw new Error(`fixture ${relPath}: expected exactly one object, found ${docs.length}`);
-    return docs[0] as KubeObject;
-}
-
 /** Loads every object of a (multi-document) YAML fixture, in file order. */
 export function loadFixtures(relPath: string): KubeObject[] {
     return readDocs(relPath);

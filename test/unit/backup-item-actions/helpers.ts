@@ -1,9 +1,10 @@
 /** Shared helpers for the backup action tests: a capturing logger, Backup objects, fixture access. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, type KubeObject } from '../../../src/kube/object';
-import type { GroupResource, ObjectRef } from '../../../src/kube/resources';
+import { wireRef, type GroupResource, type ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
 import { runBackupAction } from '../../../src/plugin/adapter';
@@ -12,7 +13,7 @@ import { loadFixtures } from '../fixtures';
 
 /** Refs as Velero receives them: the four wire fields, without the internal `field` (src/kube/resources.ts). */
 export function wire(refs: readonly ObjectRef[]): ObjectRef[] {
-    return refs.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+    return refs.map(wireRef);
 }
 
 export interface LogEntry {

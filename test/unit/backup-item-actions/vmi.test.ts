@@ -1,5 +1,5 @@
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { annotationsOf, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup } from '../../../src/kube/velero';

@@ -2,7 +2,7 @@ import { dataVolumeBackupAction } from '../../../src/backup-item-actions/datavol
 import { pvcBackupAction } from '../../../src/backup-item-actions/pvc';
 import { volumeSnapshotBackupAction } from '../../../src/backup-item-actions/volumesnapshot';
 import type { ClusterReader } from '../../../src/cluster/reader';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { annotationsOf, labelsOf, nameOf, type KubeObject } from '../../../src/kube/object';
 import { annotate, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, wire, world } from './helpers';
 import { selectorOf } from '../../../src/plugin/adapter';

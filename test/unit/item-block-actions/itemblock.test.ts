@@ -1,6 +1,7 @@
 import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { runItemBlockAction, selectorOf } from '../../../src/plugin/adapter';
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import { captureLog, find, forbiddenCluster, makeBackup, setPath, wire, world } from '../backup-item-actions/helpers';

@@ -9,7 +9,7 @@ import { vmTemplateBackupAction } from '../../../src/backup-item-actions/templat
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
 import { volumeSnapshotBackupAction } from '../../../src/backup-item-actions/volumesnapshot';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
 import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { KNOB } from '../../../src/kube/knobs';

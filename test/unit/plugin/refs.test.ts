@@ -7,7 +7,7 @@
 import { vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import { groupResourceString } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';

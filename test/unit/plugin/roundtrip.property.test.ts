@@ -9,7 +9,7 @@
  * - the decoration never changes what the action does.
  */
 import fc from 'fast-check';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { ANN, LABEL, RESTRICTED_VMI_LABELS } from '../../../src/kube/annotations';
 import { isRawNumber, parseLossless, stringifyLossless } from '../../../src/kube/json';
 import type { KubeObject } from '../../../src/kube/object';

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../../src/kube/object';
 import { preflightBackup, snapshotProblem } from '../../../src/preflight/backup';
 import type { BackupSubject } from '../../../src/preflight/report';
 import { Logger } from '../../../src/logging/logger';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { backupOf, cluster, fixtureObjects, ns } from './helpers';
 
 const NS = 'kvp-ns';

@@ -1,5 +1,6 @@
 /** Helpers for the restore action tests: fixtures by name, a recording cluster, a capturing logger. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, namespaceOf, type KubeObject } from '../../../src/kube/object';

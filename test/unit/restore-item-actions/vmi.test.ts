@@ -45,7 +45,7 @@ describe('VMI restore action (upstream TestVmiRestoreExecute)', () => {
     });
 });
 
-describe('VMI restore action: identity policy on the returned item (fix of the Go plugin quirk 8.1)', () => {
+describe('VMI restore action: identity policy on the returned item (the Go plugin changed a copy and returned the original)', () => {
     const spec = (item: KubeObject | undefined, path: (string | number)[]): unknown => pathGet(item, ['spec', ...path]);
 
     it('clear-mac-address clears the MACs of the returned VMI', async () => {
