@@ -7,8 +7,8 @@ import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { PluginError } from '../errors';
 import { encodeRefs, GRAPH_NEEDS, type ClusterView } from '../graph/index';
-import { isRecord, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, setAnnotation, setLabel, type KubeObject, type OwnerReference } from '../kube/object';
-import { KIND, R, type GroupResource, type ObjectRef } from '../kube/resources';
+import { describe, isRecord, namespaceOf, labelsOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { R, type GroupResource, type ObjectRef } from '../kube/resources';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
@@ -20,13 +20,6 @@ export const BACKUP_NEEDS: readonly GroupResource[] = [...GRAPH_NEEDS, R.dataVol
 
 export function loadBackupView(cluster: ClusterReader, namespace: string): Promise<ClusterView> {
     return loadView(cluster, namespace, BACKUP_NEEDS);
-}
-
-/** The API group of an apiVersion ("kubevirt.io/v1" → "kubevirt.io", "v1" → ""). */
-export function groupOf(apiVersion: string | undefined): string {
-    const v = apiVersion ?? '';
-    const slash = v.indexOf('/');
-    return slash < 0 ? '' : v.slice(0, slash);
 }
 
 /** A record at `path`, or an InvalidItem error naming the path. */
@@ -55,21 +48,11 @@ export function volumesOf(vmiSpec: Record<string, unknown>, where: string): Reco
     });
 }
 
-/** The owner reference of a VMI that is a KubeVirt VirtualMachine (kind and API group), if any. */
-export function vmOwner(vmi: KubeObject): OwnerReference | undefined {
-    return ownerReferencesOf(vmi).find((o) => o.kind === KIND.vm && groupOf(o.apiVersion) === 'kubevirt.io' && typeof o.name === 'string' && o.name !== '');
-}
-
 /** A condition of status.conditions with status "True". */
 export function conditionTrue(obj: KubeObject, type: string): boolean {
     const conditions = pathGet(obj, ['status', 'conditions']);
     if (!Array.isArray(conditions)) return false;
     return conditions.some((c: unknown) => isRecord(c) && c['type'] === type && c['status'] === 'True');
-}
-
-/** "ns/name" of an object, for log and error texts. */
-export function nsName(obj: KubeObject): string {
-    return `${namespaceOf(obj)}/${nameOf(obj)}`;
 }
 
 /**
@@ -110,7 +93,7 @@ export function recordingBackupAction(spec: RecordingActionSpec): BackupAction {
             for (const path of spec.required) requireRecord(item, path);
             const view = await loadView(cluster, namespaceOf(item), spec.needs);
             const additionalItems = spec.related(item, view);
-            log.debug(`${spec.kind} ${nsName(item)}: ${additionalItems.length} related objects`);
+            log.debug(`${describe(item, spec.kind)}: ${additionalItems.length} related objects`);
             const out = deepClone(item);
             setAnnotation(out, ANN.restoreGraph, encodeRefs(spec.recorded(item, view, additionalItems)));
             return { item: out, additionalItems };

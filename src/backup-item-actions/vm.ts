@@ -17,11 +17,11 @@ import { ANN, LABEL } from '../kube/annotations';
 import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
 import { deepClone } from '../kube/json';
 import { KNOB } from '../kube/knobs';
-import { isRecord, nameOf, namespaceOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { describe, isRecord, nameOf, namespaceOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import type { Logger } from '../logging/logger';
-import { KIND, loadBackupView, nsName, requireRecord, volumesOf } from './common';
+import { KIND, loadBackupView, requireRecord, volumesOf } from './common';
 import { assessConsistency, consistencyAnnotation, logConsistency } from './consistency';
 import { excludedByLabel, resourceInBackup } from './inclusion';
 import { restoreProblem } from './restorable';
@@ -48,7 +48,7 @@ export function vmSafetyProblem(vm: KubeObject, vmi: KubeObject | undefined, bac
     }
     if (!vmi) {
         // Upstream fails the item here (a race with the VMI's creation or deletion): nothing runs to protect.
-        log.info(`VM ${nsName(vm)} reports ${String(pathGet(vm, ['status', 'printableStatus']))} but has no VMI; backing it up as stopped`);
+        log.info(`${describe(vm, 'VM')} reports ${String(pathGet(vm, ['status', 'printableStatus']))} but has no VMI; backing it up as stopped`);
         return undefined;
     }
     if (excludedByLabel(vmi)) {
@@ -88,12 +88,12 @@ const MAX_LABEL_VALUE = 63;
 function singleVmLabel(out: KubeObject, log: Logger): void {
     const name = nameOf(out);
     if (name.length <= MAX_LABEL_VALUE) setLabel(out, LABEL.vmName, name);
-    else log.info(`VM ${nsName(out)}: name longer than ${MAX_LABEL_VALUE} characters, not labelled ${LABEL.vmName} (single-VM restore by label is not available for it)`);
+    else log.info(`${describe(out, 'VM')}: name longer than ${MAX_LABEL_VALUE} characters, not labelled ${LABEL.vmName} (single-VM restore by label is not available for it)`);
 }
 
 function checkRestorable(vm: KubeObject, volumes: Record<string, unknown>[], backup: Backup, metadataBackup: boolean, view: ClusterView, log: Logger): void {
     if (metadataBackup) {
-        log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of VM ${nsName(vm)} not checked`);
+        log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of ${describe(vm, 'VM')} not checked`);
         return;
     }
     const problem = restoreProblem(volumes, { backup, namespace: namespaceOf(vm), view, log }, dataVolumeTemplateNames(vm));
@@ -121,7 +121,7 @@ export const vmBackupAction: BackupAction = {
         const additionalItems = vmBackupGraph(item, view);
 
         const consistency = assessConsistency(item, vmi, backup, view);
-        logConsistency(consistency, `VM ${nsName(item)}`, log);
+        logConsistency(consistency, `${describe(item, 'VM')}`, log);
 
         const out = deepClone(item);
         copyRevisionName(out, 'instancetype');

@@ -25,11 +25,11 @@ import { ANN, LABEL } from '../kube/annotations';
 import { PLUGIN_PREFIX, type ActionDeps, type BackupAction } from '../plugin/contract';
 import { deepClone } from '../kube/json';
 import { KNOB } from '../kube/knobs';
-import { nameOf, namespaceOf, ownerReferencesOf, setAnnotation, type KubeObject, type OwnerReference } from '../kube/object';
+import { describe, nameOf, namespaceOf, ownerReferencesOf, setAnnotation, vmOwner, type KubeObject, type OwnerReference } from '../kube/object';
 import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import type { Logger } from '../logging/logger';
-import { conditionTrue, KIND, loadBackupView, nsName, requireRecord, vmOwner, volumesOf } from './common';
+import { conditionTrue, KIND, loadBackupView, requireRecord, volumesOf } from './common';
 import { assessConsistency, consistencyAnnotation, guestRunning, logConsistency } from './consistency';
 import { excludedByLabel, matchesBackupSelectors, resourceInBackup } from './inclusion';
 import { restoreProblem } from './restorable';
@@ -57,7 +57,7 @@ function checkLauncherPods(vmi: KubeObject, backup: Backup, view: ClusterView, l
         throw new PluginError('Refused', `${POD_MISSING}: the backup includes PVCs but its resource filters exclude pods`);
     }
     if (!podsIn) {
-        log.info(`Backup excludes pods and PVCs: launcher pod of VMI ${nsName(vmi)} not checked`);
+        log.info(`Backup excludes pods and PVCs: launcher pod of ${describe(vmi, 'VMI')} not checked`);
         return;
     }
     const pods = launcherPods(vmi, view);
@@ -87,7 +87,7 @@ export const vmiBackupAction: BackupAction = {
         if (owner) {
             const missing = await ownerVmMissing(item, owner, backup, deps);
             if (missing) {
-                log.info(`VMI ${nsName(item)} is owned by VM ${owner.name}, which is not in the backup (${missing}); marked owned, not checked`);
+                log.info(`${describe(item, 'VMI')} is owned by VM ${owner.name}, which is not in the backup (${missing}); marked owned, not checked`);
                 return { item: out, additionalItems: [] };
             }
         }
@@ -97,7 +97,7 @@ export const vmiBackupAction: BackupAction = {
 
         if (!owned) {
             if (options.metadataBackup) {
-                log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of VMI ${nsName(item)} not checked`);
+                log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of ${describe(item, 'VMI')} not checked`);
             } else {
                 const problem = restoreProblem(volumes, { backup, namespace: namespaceOf(item), view, log });
                 if (problem) {
@@ -110,7 +110,7 @@ export const vmiBackupAction: BackupAction = {
 
         if (!owner) {
             const consistency = assessConsistency(undefined, item, backup, view);
-            logConsistency(consistency, `VMI ${nsName(item)}`, log);
+            logConsistency(consistency, `${describe(item, 'VMI')}`, log);
             setAnnotation(out, ANN.backupConsistency, consistencyAnnotation(consistency));
         }
         if (!owned) {

@@ -8,10 +8,10 @@
  */
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { namespaceOf, pathGet } from '../kube/object';
+import { describe, namespaceOf, pathGet } from '../kube/object';
 import { R } from '../kube/resources';
 import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
-import { KIND, nsName, withPvcUidLabel } from './common';
+import { KIND, withPvcUidLabel } from './common';
 
 export const volumeSnapshotBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-volumesnapshot-action`,
@@ -22,7 +22,7 @@ export const volumeSnapshotBackupAction: BackupAction = {
         if (typeof pvcName !== 'string' || pvcName === '') return { item, additionalItems: [] };
         const pvc = await cluster.get(R.pvcs, namespaceOf(item), pvcName);
         if (!pvc) {
-            log.warn(`PVC ${pvcName} not found in namespace ${namespaceOf(item)}; VolumeSnapshot ${nsName(item)} left without ${LABEL.pvcUid} label`);
+            log.warn(`PVC ${pvcName} not found in namespace ${namespaceOf(item)}; ${describe(item)} left without ${LABEL.pvcUid} label`);
             return { item, additionalItems: [] };
         }
         const uid = pathGet(pvc, ['metadata', 'uid']);

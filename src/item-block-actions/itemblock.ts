@@ -17,9 +17,9 @@
 import { errorMessage, PluginError } from '../errors';
 import { itemBlockGraph, podItemBlockGraph, type ClusterView } from '../graph/index';
 import { PLUGIN_PREFIX, type ActionDeps, type ItemBlockAction } from '../plugin/contract';
-import { isRecord, nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import { describe, isRecord, nameOf, namespaceOf, vmOwner, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
-import { KIND, loadBackupView, nsName, vmOwner } from '../backup-item-actions/common';
+import { KIND, loadBackupView } from '../backup-item-actions/common';
 
 const CLUSTER_REASONS: ReadonlySet<string> = new Set(['Forbidden', 'Cluster', 'NoCluster']);
 
@@ -28,11 +28,11 @@ async function blockOf(item: KubeObject, { cluster, log }: ActionDeps, graph: (o
     const view = await loadBackupView(cluster, namespaceOf(item));
     try {
         const related = graph(item, view);
-        log.debug(`${item.kind ?? 'item'} ${nsName(item)}: ${related.length} related items`);
+        log.debug(`${describe(item)}: ${related.length} related items`);
         return related;
     } catch (error) {
         if (error instanceof PluginError && CLUSTER_REASONS.has(error.reason)) throw error;
-        log.warn(`Failed to compute the ItemBlock of ${item.kind ?? 'item'} ${nsName(item)}: ${errorMessage(error)}; no related items`);
+        log.warn(`Failed to compute the ItemBlock of ${describe(item)}: ${errorMessage(error)}; no related items`);
         return [];
     }
 }
@@ -56,7 +56,7 @@ export const vmItemBlockAction: ItemBlockAction = {
             return [];
         }
         if (kind === KIND.vmi && vmOwner(item)) {
-            log.debug(`VMI ${nsName(item)} is owned by a VM; the VM's ItemBlock holds it`);
+            log.debug(`${describe(item, 'VMI')} is owned by a VM; the VM's ItemBlock holds it`);
             return [];
         }
         return blockOf(item, { cluster, log }, itemBlockGraph);

@@ -101,8 +101,9 @@ export function refOf(obj: KubeObject, kind: string | undefined = obj.kind): Ite
     return { kind, namespace: namespaceOf(obj), name: nameOf(obj) };
 }
 
-export function describe(obj: KubeObject): string {
-    return describeItem(refOf(obj));
+/** The one way to name an object in a message: "VirtualMachine ns/name" (describeItem); `kind` replaces its kind word ("VM"). */
+export function describe(obj: KubeObject, kind: string | undefined = obj.kind): string {
+    return describeItem(refOf(obj, kind));
 }
 
 /** Sets (or with undefined, removes) a label, creating metadata.labels as needed. Mutates obj. */

@@ -9,12 +9,11 @@
  * runBackupAction / runRestoreAction / runItemBlockAction do the same on decoded objects, for the
  * declarations below and for the preflight command, which runs the cores on the objects of a backup.
  */
-import { groupOf } from '../backup-item-actions/common';
 import { errorMessage, PluginError } from '../errors';
 import { InvalidJsonError, parseLossless, stringifyLossless } from '../kube/json';
-import { describe, isRecord, nameOf, namespaceOf, refOf, type KubeObject } from '../kube/object';
+import { apiGroup, describe, isRecord, nameOf, namespaceOf, refOf, type KubeObject } from '../kube/object';
 import { checkRefs, describeRef } from '../kube/refcheck';
-import type { ObjectRef } from '../kube/resources';
+import { wireRef, type ObjectRef } from '../kube/resources';
 import type { Logger } from '../logging/logger';
 import type { Backup, Restore } from '../kube/velero';
 import type { ClusterReader } from '../cluster/reader';
@@ -89,7 +88,7 @@ export function admitRefs(item: KubeObject, refs: readonly ObjectRef[], log: Log
     if (rejected.length > MAX_REF_WARNINGS) {
         log.warn(`${describe(item)}: dropping ${rejected.length - MAX_REF_WARNINGS} more invalid ${what}s (${rejected.length} in all)`);
     }
-    return accepted.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+    return accepted.map(wireRef);
 }
 
 export type ClusterProvider = () => ClusterReader;
@@ -136,7 +135,7 @@ function kindText(appliesTo: Applicability): string {
 function kindAccepted(appliesTo: Applicability, item: KubeObject, named: boolean, log: Logger, name: string): boolean {
     const kinds = appliesTo.kinds;
     if (kinds === undefined) return true;
-    const rule = kinds.find((k) => item.kind === k.kind && (k.group === undefined || groupOf(item.apiVersion) === k.group));
+    const rule = kinds.find((k) => item.kind === k.kind && (k.group === undefined || apiGroup(item.apiVersion) === k.group));
     if (rule === undefined) {
         if (appliesTo.otherKinds === 'skip') {
             log.debug(`${shortName(name)}: ${describe(item)} (${item.apiVersion ?? 'no apiVersion'}) is not of a kind it handles; nothing to do`);

@@ -43,9 +43,9 @@ export async function restoreAdditionalItems(
 }
 
 /**
- * Restores or removes the `velero.kubevirt.io/pvc-uid` label the backup actions set (§3.8): with the
- * `originalAnnotation` (a value the user had set before the backup), the label gets that value back
- * and the annotation goes; without it, the label goes. Mutates `obj`.
+ * Restores or removes the `velero.kubevirt.io/pvc-uid` label the backup actions set on PVCs and
+ * VolumeSnapshots: with the `originalAnnotation` (a value the user had set before the backup), the label
+ * gets that value back and the annotation goes; without it, the label goes. Mutates `obj`.
  */
 export function restorePvcUidLabel(obj: KubeObject, originalAnnotation: string): void {
     if (!(LABEL.pvcUid in labelsOf(obj))) return;

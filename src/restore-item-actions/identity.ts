@@ -16,14 +16,14 @@
  * once per call by src/plugin/options.ts (parseIdentityPolicy).
  *
  * The same code serves a VM (its spec.template.spec) and a standalone VMI (its spec), and always
- * mutates the item that is returned to Velero (the Go plugin changed a copy on the VMI path, §8.1).
+ * mutates the item that is returned to Velero (the Go plugin applied the VMI's changes to a copy and
+ * returned the original).
  */
 import { randomUUID } from 'node:crypto';
 import type { V1Firmware, V1Interface } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
-import { describeItem } from '../errors';
 import type { ActionDeps } from '../plugin/contract';
 import type { IdentityPolicy } from '../plugin/options';
-import { arrayAt, isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import { arrayAt, describe, isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
 
 export function identityPolicyIsNoop(policy: IdentityPolicy): boolean {
@@ -96,11 +96,11 @@ async function usedIdentities(subject: IdentitySubject, deps: ActionDeps): Promi
     const isSelf = (o: KubeObject): boolean => namespaceOf(o) === subject.targetNamespace && nameOf(o) === subject.name;
     for (const vm of await deps.cluster.list(R.vms, '')) {
         if (isSelf(vm)) continue;
-        collectFromVmiSpec(used, pathGet(vm, ['spec', 'template', 'spec']), describeItem({ kind: 'VirtualMachine', namespace: namespaceOf(vm), name: nameOf(vm) }));
+        collectFromVmiSpec(used, pathGet(vm, ['spec', 'template', 'spec']), describe(vm, 'VirtualMachine'));
     }
     for (const vmi of await deps.cluster.list(R.vmis, '')) {
         if (isSelf(vmi)) continue;
-        const owner = describeItem({ kind: 'VirtualMachineInstance', namespace: namespaceOf(vmi), name: nameOf(vmi) });
+        const owner = describe(vmi, 'VirtualMachineInstance');
         collectFromVmiSpec(used, vmi.spec, owner);
         for (const iface of arrayAt(vmi.status, ['interfaces'])) remember(used.macs, pathGet(iface, ['mac']), owner, normaliseMac);
     }

@@ -2,7 +2,7 @@
  * VirtualMachineInstances: a VMI owned by a VM (annotated cdi.kubevirt.io/velero.isOwned=true at backup)
  * is skipped, KubeVirt recreates it from the VM. A standalone VMI loses the labels KubeVirt reserves,
  * gets the identity policy and the namespace-reference rewrites applied to the item that is returned
- * (the Go plugin applied MAC and UUID changes to a copy it then discarded, §8.1), and brings its restore
+ * (the Go plugin applied MAC and UUID changes to a copy it then discarded), and brings its restore
  * graph as additional items.
  */
 import { PluginError } from '../errors';
