@@ -78,7 +78,7 @@ describe('lab control plane', () => {
             .split('\n')
             .map((l) => l.trim().split(/\s+/))
             .filter((f) => f[0]?.startsWith('kubevirt-velero-plugin/'))
-            .map(([name, kind]) => ({ kind, name }));
+            .map(([name = '', kind]) => ({ kind, name }));
         expect(ours).toHaveLength(PLUGINS.length);
         expect(ours.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
             PLUGINS.map((p) => ({ kind: p.kind, name: p.name })).sort((a, b) => a.name.localeCompare(b.name)),
