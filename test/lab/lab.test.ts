@@ -103,6 +103,7 @@ describe('VM simulation', () => {
         expect(await lab.getJson('storageclasses.storage.k8s.io', '', className)).toBeDefined();
     });
 
+    // eslint-disable-next-line complexity -- optional chaining over the owner references it checks
     it('links owners by the uids the API server assigned', async () => {
         const vm = await lab.getJson('virtualmachines.kubevirt.io', ns, 'test-vm-with-pvc');
         const vmi = await lab.getJson('virtualmachineinstances.kubevirt.io', ns, 'test-vm-with-pvc');
