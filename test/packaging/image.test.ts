@@ -80,7 +80,9 @@ describe('the plugin image', () => {
             expect(mode(join(root, 'plugins', 'libstdc++.so.6'))).toBe('644');
             expect(mode(join(root, 'plugins', 'libgcc_s.so.1'))).toBe('644');
             // scripts/elf.mjs reads the ELF headers (no `file` needed): no interpreter, no dynamic section.
-            const busybox = JSON.parse(execFileSync(process.execPath, [join(REPO, 'scripts', 'elf.mjs'), 'describe', join(root, 'bin', 'busybox')]).toString()) as { staticallyLinked: boolean };
+            const busybox = JSON.parse(execFileSync(process.execPath, [join(REPO, 'scripts', 'elf.mjs'), 'describe', join(root, 'bin', 'busybox')]).toString()) as {
+                staticallyLinked: boolean;
+            };
             expect(busybox.staticallyLinked).toBe(true);
         } finally {
             inUserNamespace('buildah', ...storeArgs(), 'umount', container);
