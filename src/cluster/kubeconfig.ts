@@ -233,7 +233,7 @@ class Fields {
         const v = this.dict[key];
         if (v === undefined || v === null) return [];
         if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw this.fail(`${key} is not a list of strings`);
-        return v as string[];
+        return v;
     }
 
     dictOf(key: string): Dict | undefined {
@@ -368,6 +368,7 @@ function execConfig(exec: Dict, fields: Fields, file: string): ExecConfig {
  * Resolves a context of a merged configuration into ClusterAccess; reads every referenced file.
  * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
  */
+// eslint-disable-next-line complexity -- client-go's precedence rules for every kubeconfig field, in the order client-go applies them; split, the order would be harder to check
 export function resolveAccess(merged: MergedConfig, where: string, explicitContext = ''): ClusterAccess {
     const contextName = explicitContext !== '' ? explicitContext : merged.currentContext;
     if (contextName === '') throw configError(where, `no current-context is set in ${merged.files.join(', ')}`);
@@ -470,7 +471,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const extra: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(extraDict)) {
         if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw uf.fail('as-user-extra has a value that is not a list of strings');
-        extra[k] = v as string[];
+        extra[k] = v;
     }
     const impersonating = impersonateUser !== '' || groups.length > 0 || uid !== '' || Object.keys(extra).length > 0;
     if (impersonating && impersonateUser === '') throw uf.fail('as-groups, as-uid or as-user-extra need "as" (the user to impersonate)');

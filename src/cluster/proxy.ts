@@ -291,7 +291,7 @@ export class ForwardingHttpAgent extends http.Agent {
         if (this.auth) req.setHeader('Proxy-Authorization', this.auth);
         // All requests share the proxy's connection pool.
         const proxied = { ...options, host: this.proxy.hostname.replace(/^\[|\]$/g, ''), port: proxyPort(this.proxy), hostname: null };
-        const base = (http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: unknown): void }).addRequest;
+        const base = (http.Agent.prototype as unknown as { addRequest: (this: http.Agent, r: http.ClientRequest, o: unknown) => void }).addRequest;
         base.call(this, req, proxied);
     }
 
@@ -324,6 +324,7 @@ function inCidr(ip: string, cidr: string): boolean {
  * (HTTPS_PROXY for https servers, HTTP_PROXY for http ones, upper case first; NO_PROXY with host names,
  * domain suffixes, IPs, CIDR blocks, optional ports and "*"; loopback servers never proxied).
  */
+// eslint-disable-next-line complexity -- Go's ProxyFromEnvironment, rule for rule (NO_PROXY forms, ports, loopback)
 export function proxyFromEnvironment(server: string, env: Record<string, string | undefined>): URL | undefined {
     const url = new URL(server);
     const pick = (...keys: string[]): string => keys.map((k) => env[k] ?? '').find((v) => v !== '') ?? '';

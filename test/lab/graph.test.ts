@@ -47,7 +47,7 @@ const BACKUP: Backup = {
     kind: 'Backup',
     metadata: { name: 'gr-backup', namespace: 'velero' },
     spec: { includedNamespaces: [NS] },
-} as Backup;
+};
 
 /** Plugin log lines go nowhere (they would only clutter the jest output); warnings are kept to read. */
 const logLines: string[] = [];

@@ -21,7 +21,7 @@ export function loadYamlObjects(absPath: string): KubeObject[] {
         const value: unknown = doc.toJS();
         if (value === null || value === undefined) continue; // empty document (e.g. trailing ---)
         if (!isRecord(value)) throw new Error(`${absPath}: document is not an object`);
-        out.push(value as KubeObject);
+        out.push(value);
     }
     return out;
 }

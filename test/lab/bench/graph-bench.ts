@@ -135,7 +135,7 @@ class Api {
         const parsed = (await this.request('GET', collection)) as { apiVersion?: string; kind?: string; items?: KubeObject[] };
         const kind = (parsed.kind ?? '').replace(/List$/, '');
         // As Velero sends them: with apiVersion and kind.
-        return (parsed.items ?? []).map((i) => ({ apiVersion: parsed.apiVersion, kind, ...i }) as KubeObject);
+        return (parsed.items ?? []).map((i) => ({ apiVersion: parsed.apiVersion, kind, ...i }));
     }
 }
 
@@ -364,7 +364,7 @@ async function createObjects(lab: Lab, api: Api, count: number): Promise<number>
             provisioner: CSI_DRIVER,
             reclaimPolicy: 'Delete',
             volumeBindingMode: 'Immediate',
-        } as KubeObject,
+        },
     ]);
     const names = Array.from({ length: count }, (_v, i) => vmName(i));
     let requests = 0;
@@ -458,7 +458,7 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
         kind: 'Backup',
         metadata: { name: 'bench-graph', namespace: 'velero' },
         spec: { includedNamespaces: [NS], snapshotVolumes: false },
-    } as Backup;
+    };
     const log = new Logger('error', () => undefined);
     const cluster = new KubeCluster({ log, loadConfig: defaultConfigLoader(undefined, { kubeconfig }) });
     const deps: ActionDeps = { cluster, log };

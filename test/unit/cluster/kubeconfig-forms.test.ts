@@ -10,7 +10,7 @@ import { defaultConfigLoader, kubeconfigPaths, type ConfigLoader } from '../../.
 import { KubeCluster } from '../../../src/cluster/kube';
 import { proxyFromEnvironment } from '../../../src/cluster/proxy';
 import { RequestCounter } from '../../../src/cluster/stats';
-import { PluginError } from '../../../src/errors';
+import type { PluginError } from '../../../src/errors';
 import { R } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
 import { rejection } from './harness';

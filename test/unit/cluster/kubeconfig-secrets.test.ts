@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { tmpdir } from 'node:os';
+import { inspect } from 'node:util';
 import { defaultConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
 import { RequestCounter } from '../../../src/cluster/stats';
@@ -34,7 +35,7 @@ function textsOf(error: unknown): string[] {
             if (current instanceof PluginError) out.push(current.detail);
             current = current.cause;
         } else {
-            out.push(String(current));
+            out.push(typeof current === 'string' ? current : inspect(current, { depth: 5 }));
             break;
         }
     }

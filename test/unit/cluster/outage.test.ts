@@ -120,7 +120,7 @@ describe('a 3 s API outage in the middle of a 100-VM backup', () => {
         expect(reference.runs.filter((r) => r.error !== undefined)).toEqual([]);
 
         const faulty = await FakeApiServer.start({ objects: world.objects });
-        let outage = { from: 0, to: 0 };
+        const outage = { from: 0, to: 0 };
         const result = await backup(world, faulty, async (t0) => {
             await delay(t0 + OUTAGE_AT_MS - Date.now());
             faulty.setFault({ status: 500, body: statusBody(500, 'InternalError', 'etcdserver: leader changed') });

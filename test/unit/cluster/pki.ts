@@ -183,6 +183,7 @@ export async function startSocks5Proxy(auth?: { user: string; pass: string }): P
         socket.on('error', () => undefined);
         let buf = Buffer.alloc(0);
         let stage: 'greeting' | 'auth' | 'request' | 'done' = 'greeting';
+        // eslint-disable-next-line complexity -- a SOCKS5 server's state machine, one branch per protocol stage
         const onData = (chunk: Buffer): void => {
             buf = Buffer.concat([buf, chunk]);
             for (;;) {
