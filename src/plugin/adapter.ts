@@ -55,7 +55,7 @@ export function decodeItem(bytes: Buffer, what = 'item'): KubeObject {
     if (value['metadata'] !== undefined && !isRecord(value['metadata'])) {
         throw new PluginError('InvalidItem', `${what} has a metadata field that is not an object`, { item: { kind: value['kind'] } });
     }
-    return value as KubeObject;
+    return value;
 }
 
 /** Decodes the Backup or Restore. Empty bytes give an empty object: cores decide what they need. */

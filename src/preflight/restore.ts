@@ -59,7 +59,7 @@ interface Run {
 
 /** The Restore's filters through the shapes the backup filters share with it (same field names). */
 function asFilter(restore: Restore): Backup {
-    return restore as Backup;
+    return restore;
 }
 
 /** Velero's restore filters for one item of the backup: namespace, resource, labels. Undefined when it is restored. */
@@ -280,7 +280,7 @@ async function dataVolumeSourceFindings(restoredDvs: ReadonlyMap<string, KubeObj
     }
 }
 
-async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms | typeof R.vmis, run: Run): Promise<boolean> {
+async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms  , run: Run): Promise<boolean> {
     if (!(await run.cluster.get(resource, subject.targetNamespace, subject.name))) return false;
     subject.restored = false;
     subject.reason = `${subject.kind} ${subject.targetNamespace}/${subject.name} already exists in the target: Velero keeps it and does not restore this one`;
@@ -303,7 +303,7 @@ function identityFindings(subject: RestoreSubject): void {
 async function restoreVerdict(
     subject: RestoreSubject,
     resourceName: string,
-    resource: typeof R.vms | typeof R.vmis,
+    resource: typeof R.vms  ,
     item: KubeObject,
     action: RestoreAction,
     run: Run,

@@ -48,6 +48,7 @@ async function permissions(options: CommonOptions, reviewer: PreflightIo['review
     }
 }
 
+// eslint-disable-next-line complexity -- the command's whole flow in order (arguments, access, run, render, exit code); each branch is one outcome the CLI tests name
 export async function runPreflight(argv: readonly string[], io: PreflightIo): Promise<number> {
     let command: PreflightCommand;
     try {

@@ -144,14 +144,14 @@ export async function applyIdentityPolicy(subject: IdentitySubject, policy: Iden
     if (policy.newFirmwareUuid) {
         deps.log.info('Generate new firmware UUID');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? (firmware[FIRMWARE_UUID] as string) : '';
+        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? (firmware[FIRMWARE_UUID]) : '';
         firmware[FIRMWARE_UUID] = randomUUID();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from, to: firmware[FIRMWARE_UUID] as string, reason: 'knob' });
     }
     if (policy.newSerial) {
         deps.log.info('Generate new firmware serial');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? (firmware[FIRMWARE_SERIAL] as string) : '';
+        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? (firmware[FIRMWARE_SERIAL]) : '';
         firmware[FIRMWARE_SERIAL] = newSerial();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from, to: firmware[FIRMWARE_SERIAL] as string, reason: 'knob' });
     }
@@ -194,21 +194,21 @@ async function applyAuto(
         changes.push({ field, from: mac, to: undefined, reason: 'collision', usedBy: owner });
     }
     if (hasUuid) {
-        const owner = used.uuids.get((uuid as string).trim().toLowerCase());
+        const owner = used.uuids.get((uuid).trim().toLowerCase());
         if (owner !== undefined) {
             const to = randomUUID();
             firmwareOf(spec)[FIRMWARE_UUID] = to;
-            report(`${firmwarePath}.${FIRMWARE_UUID}`, uuid as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid as string, to, reason: 'collision', usedBy: owner });
+            report(`${firmwarePath}.${FIRMWARE_UUID}`, uuid, owner, `set it to ${to}`);
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid, to, reason: 'collision', usedBy: owner });
         }
     }
     if (hasSerial) {
-        const owner = used.serials.get(serial as string);
+        const owner = used.serials.get(serial);
         if (owner !== undefined) {
             const to = newSerial();
             firmwareOf(spec)[FIRMWARE_SERIAL] = to;
-            report(`${firmwarePath}.${FIRMWARE_SERIAL}`, serial as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial as string, to, reason: 'collision', usedBy: owner });
+            report(`${firmwarePath}.${FIRMWARE_SERIAL}`, serial, owner, `set it to ${to}`);
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial, to, reason: 'collision', usedBy: owner });
         }
     }
     return changes;

@@ -70,7 +70,7 @@ describe('VM ItemBlockAction (upstream TestVMItemBlockAction_*)', () => {
         // The reader hands the graph a pod whose metadata cannot be read.
         const cluster: ClusterReader = {
             get: (r, ns, name) => inner.get(r, ns, name),
-            list: async (r, ns) => (r.resource === 'pods' ? [broken as KubeObject] : inner.list(r, ns)),
+            list: async (r, ns) => (r.resource === 'pods' ? [broken] : inner.list(r, ns)),
         };
         const { items, warn } = await related(find(objects, 'VirtualMachine', 'test-vm'), cluster);
         expect(items).toEqual([]);

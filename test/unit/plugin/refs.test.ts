@@ -167,7 +167,7 @@ describe('backup of a VM or VMI with hostile references', () => {
         const declaration = backupDeclaration(vmBackupAction, () => new StaticCluster([]));
         const out = await declaration.execute({ item: json(hostileVm()), backup: json({ metadata: { name: 'b1' }, spec: {} }) }, { log });
         expect(keys(out.additionalItems)).toEqual(GOOD_RESTORE_GRAPH);
-        expect(JSON.parse(out.item.toString('utf8')).metadata.name).toBe('vm1');
+        expect((JSON.parse(out.item.toString('utf8')) as KubeObject).metadata?.name).toBe('vm1');
         expect(warnings.filter((w) => w.startsWith('VirtualMachine tenant/vm1: dropping additional item'))).toHaveLength(9);
     });
 
