@@ -53,7 +53,7 @@ GATES=(
   "typecheck|node scripts/gen-proto.mjs && tsc -p ."
   "lint|eslint ."
   "format|prettier --check ."
-  # deadcode: the lead adds the knip gate here at merge ("deadcode|npm run --silent deadcode").
+  "deadcode|npm run --silent deadcode"
   "unit|unit_gate"
 )
 for gate in "${GATES[@]}"; do
