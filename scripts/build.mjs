@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { setRunpath } from './elf.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -146,7 +147,7 @@ singleExecutable(output, true);
 // The official binary needs libstdc++.so.6 and libgcc_s.so.1, which Velero's image does not have. Ship
 // bullseye's copies next to the binary (mode 0644: Velero runs every executable file in /plugins) and
 // let the binary find them through an $ORIGIN RUNPATH (Velero's LD_LIBRARY_PATH=/plugins works too).
-// patchelf must run after postject: the other order corrupts the RUNPATH.
+// The RUNPATH is added after postject (which rewrites the file) and in place: scripts/elf.mjs.
 const libs = execFileSync('bash', [join(repo, 'scripts', 'fetch-runtime-libs.sh')], { stdio: ['ignore', 'pipe', 'inherit'] })
     .toString()
     .trim()
@@ -158,7 +159,7 @@ for (const lib of ['libstdc++.so.6', 'libgcc_s.so.1']) {
     copyFileSync(join(libs, 'lib', lib), target);
     chmodSync(target, 0o644);
 }
-execFileSync('patchelf', ['--set-rpath', '$ORIGIN', output], { stdio: 'inherit' });
+writeFileSync(output, setRunpath(readFileSync(output), '$ORIGIN'));
 chmodSync(output, 0o755);
 step(`single executable ${output} (+ libstdc++.so.6, libgcc_s.so.1 from Debian bullseye)`);
 

@@ -124,7 +124,7 @@ function runActionWorker(setup: WorkerSetup, parentPort: MessagePort | null): nu
     const log = new Logger(setup.logLevel);
     process.on('uncaughtException', (error) => log.error('unexpected error (process keeps serving)', { error: errorMessage(error) }));
     process.on('unhandledRejection', (error) => log.error('unexpected rejection (process keeps serving)', { error: errorMessage(error) }));
-    if (parentPort) serveCalls(parentPort, buildActions({ log, kubeconfig: setup.kubeconfig, kubecontext: setup.kubecontext }), log);
+    if (parentPort) serveCalls(parentPort, buildActions({ log, env: process.env, kubeconfig: setup.kubeconfig, kubecontext: setup.kubecontext }), log);
     return 0;
 }
 
@@ -222,7 +222,7 @@ export async function main(): Promise<number> {
     // Large items run on a worker thread (src/protocol/offload.ts), the others on this thread.
     const setup: WorkerSetup = { kvpActionWorker: true, logLevel: args.logLevel, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext };
     const offload = new Offload(() => startActionWorker(setup), log);
-    const registry = new Registry(offload.wrap(buildActions({ log, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext }), WORKER_MIN_REQUEST_BYTES));
+    const registry = new Registry(offload.wrap(buildActions({ log, env: process.env, kubeconfig: args.kubeconfig, kubecontext: args.kubecontext }), WORKER_MIN_REQUEST_BYTES));
     let exiting = false;
     const exit = (code: number): void => {
         if (exiting) return;

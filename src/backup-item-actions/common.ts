@@ -1,17 +1,17 @@
 /**
  * Helpers shared by the backup action cores: input validation (bad input becomes an item-level
- * InvalidItem error, never a crash), the namespace view, and small mutations that report whether they
- * changed anything (a core returns `item` only when it did).
+ * InvalidItem error, never a crash), the namespace view, and small mutations of the copy a core
+ * returns. Kind checks and the Backup's presence are the adapter's (src/plugin/adapter.ts).
  */
 import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { PluginError } from '../errors';
-import { GRAPH_NEEDS, type ClusterView } from '../graph/index';
-import { annotationsOf, isRecord, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, setAnnotation, setLabel, type KubeObject, type OwnerReference } from '../kube/object';
-import { KIND, R, type GroupResource } from '../kube/resources';
+import { encodeRefs, GRAPH_NEEDS, type ClusterView } from '../graph/index';
+import { describe, isRecord, namespaceOf, labelsOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { R, type GroupResource, type ObjectRef } from '../kube/resources';
+import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { LABEL } from '../kube/annotations';
-import type { Backup } from '../kube/velero';
+import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
 
 export { KIND } from '../kube/resources';
 
@@ -20,35 +20,6 @@ export const BACKUP_NEEDS: readonly GroupResource[] = [...GRAPH_NEEDS, R.dataVol
 
 export function loadBackupView(cluster: ClusterReader, namespace: string): Promise<ClusterView> {
     return loadView(cluster, namespace, BACKUP_NEEDS);
-}
-
-/**
- * Velero always sends a Backup; the adapter turns missing bytes into {}. Either way there is nothing
- * to decide with, so the Go plugin's nil check keeps its text.
- */
-export function requireBackup(backup: Backup | undefined | null): Backup {
-    if (!isRecord(backup) || Object.keys(backup).length === 0) {
-        throw new PluginError('Refused', 'backup object nil!: the request carried no Backup object');
-    }
-    return backup;
-}
-
-function groupOf(apiVersion: string | undefined): string {
-    const v = apiVersion ?? '';
-    const slash = v.indexOf('/');
-    return slash < 0 ? '' : v.slice(0, slash);
-}
-
-/** The item is of this kind (and API group, when given), has a name and a metadata object. */
-export function requireKind(item: KubeObject, kind: string, group?: string): void {
-    if (item.kind !== kind) {
-        throw new PluginError('InvalidItem', `expected a ${kind}, got kind ${JSON.stringify(item.kind ?? '')}`);
-    }
-    if (group !== undefined && groupOf(item.apiVersion) !== group) {
-        throw new PluginError('InvalidItem', `expected apiVersion ${group}/*, got ${JSON.stringify(item.apiVersion ?? '')}`);
-    }
-    if (!isRecord(item.metadata)) throw new PluginError('InvalidItem', 'metadata is missing');
-    if (!nameOf(item)) throw new PluginError('InvalidItem', 'metadata.name is missing');
 }
 
 /** A record at `path`, or an InvalidItem error naming the path. */
@@ -77,11 +48,6 @@ export function volumesOf(vmiSpec: Record<string, unknown>, where: string): Reco
     });
 }
 
-/** The owner reference of a VMI that is a KubeVirt VirtualMachine (kind and API group), if any. */
-export function vmOwner(vmi: KubeObject): OwnerReference | undefined {
-    return ownerReferencesOf(vmi).find((o) => o.kind === KIND.vm && groupOf(o.apiVersion) === 'kubevirt.io' && typeof o.name === 'string' && o.name !== '');
-}
-
 /** A condition of status.conditions with status "True". */
 export function conditionTrue(obj: KubeObject, type: string): boolean {
     const conditions = pathGet(obj, ['status', 'conditions']);
@@ -89,33 +55,48 @@ export function conditionTrue(obj: KubeObject, type: string): boolean {
     return conditions.some((c: unknown) => isRecord(c) && c['type'] === type && c['status'] === 'True');
 }
 
-export function setAnnotationIfChanged(obj: KubeObject, key: string, value: string): boolean {
-    if (annotationsOf(obj)[key] === value) return false;
-    setAnnotation(obj, key, value);
-    return true;
-}
-
-export function setLabelIfChanged(obj: KubeObject, key: string, value: string): boolean {
-    if (labelsOf(obj)[key] === value) return false;
-    setLabel(obj, key, value);
-    return true;
-}
-
-/** "ns/name" of an object, for log and error texts. */
-export function nsName(obj: KubeObject): string {
-    return `${namespaceOf(obj)}/${nameOf(obj)}`;
-}
-
 /**
- * Labels a copy of `item` velero.kubevirt.io/pvc-uid=<uid> (selective restore by PVC UID), keeping a
- * value the user had set in `originalAnnotation`. Returns the copy, or undefined when nothing changed.
+ * Labels `out` (a core's copy) velero.kubevirt.io/pvc-uid=<uid> (selective restore by PVC UID), keeping
+ * a value the user had set in `originalAnnotation`. Mutates and returns `out`.
  */
-export function withPvcUidLabel(item: KubeObject, uid: string, originalAnnotation: string): KubeObject | undefined {
-    const out = deepClone(item);
-    const existing = labelsOf(item)[LABEL.pvcUid];
-    const changes = [
-        existing !== undefined && setAnnotationIfChanged(out, originalAnnotation, String(existing)),
-        setLabelIfChanged(out, LABEL.pvcUid, uid),
-    ];
-    return changes.some(Boolean) ? out : undefined;
+export function withPvcUidLabel(out: KubeObject, uid: string, originalAnnotation: string): KubeObject {
+    const existing = labelsOf(out)[LABEL.pvcUid];
+    if (existing !== undefined) setAnnotation(out, originalAnnotation, String(existing));
+    setLabel(out, LABEL.pvcUid, uid);
+    return out;
+}
+
+/** A backup action that brings related objects and records a restore graph on the item (templates, pools). */
+export interface RecordingActionSpec {
+    /** The action's name after the plugin prefix. */
+    action: string;
+    resource: string;
+    kind: string;
+    group: string;
+    /** Paths that must be objects ("spec", "spec.virtualMachine"). */
+    required: readonly (readonly string[])[];
+    /** What the action reads from the item's namespace. */
+    needs: readonly GroupResource[];
+    /** The additional items. */
+    related(item: KubeObject, view: ClusterView): ObjectRef[];
+    /** What to record in velero.kubevirt.io/restore-graph (src/graph/record.ts). */
+    recorded(item: KubeObject, view: ClusterView, related: ObjectRef[]): ObjectRef[];
+}
+
+/** The skeleton the VirtualMachineTemplate and VirtualMachinePool backup actions share. */
+export function recordingBackupAction(spec: RecordingActionSpec): BackupAction {
+    return {
+        name: `${PLUGIN_PREFIX}/${spec.action}`,
+        appliesTo: { includedResources: [spec.resource], kinds: [{ kind: spec.kind, group: spec.group }] },
+        requiresBackup: true,
+        async execute({ item }, { cluster, log }) {
+            for (const path of spec.required) requireRecord(item, path);
+            const view = await loadView(cluster, namespaceOf(item), spec.needs);
+            const additionalItems = spec.related(item, view);
+            log.debug(`${describe(item, spec.kind)}: ${additionalItems.length} related objects`);
+            const out = deepClone(item);
+            setAnnotation(out, ANN.restoreGraph, encodeRefs(spec.recorded(item, view, additionalItems)));
+            return { item: out, additionalItems };
+        },
+    };
 }

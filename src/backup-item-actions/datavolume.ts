@@ -10,52 +10,42 @@
  */
 import { dataVolumeBackupGraph, owningDataVolume } from '../graph/index';
 import { ANN } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
+import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
 import { deepClone } from '../kube/json';
-import { nameOf, namespaceOf, pathGet } from '../kube/object';
+import { nameOf, namespaceOf, pathGet, setAnnotation } from '../kube/object';
 import { R } from '../kube/resources';
 import { getThroughList } from '../cluster/view';
-import { KIND, nsName, requireBackup, requireKind, setAnnotationIfChanged } from './common';
+import { KIND } from './common';
 
-function groupOf(apiVersion: string | undefined): string {
-    const v = apiVersion ?? '';
-    return v.includes('/') ? v.slice(0, v.indexOf('/')) : '';
-}
-
-export const dataVolumeBackupAction: BackupActionSpec = {
+export const dataVolumeBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-datavolume-action`,
-    appliesTo: { includedResources: ['persistentvolumeclaims', 'datavolumes.cdi.kubevirt.io'] },
-    async execute({ item, backup }, { cluster, log }) {
-        log.debug('Executing DVBackupItemAction');
-        requireBackup(backup);
-
-        if (item.kind === KIND.pvc && groupOf(item.apiVersion) === '') {
-            requireKind(item, KIND.pvc, '');
+    appliesTo: {
+        includedResources: ['persistentvolumeclaims', 'datavolumes.cdi.kubevirt.io'],
+        kinds: [
+            { kind: KIND.pvc, group: '' },
+            { kind: KIND.dataVolume, group: 'cdi.kubevirt.io' },
+        ],
+        otherKinds: 'skip',
+    },
+    requiresBackup: true,
+    async execute({ item }, { cluster, log }) {
+        if (item.kind === KIND.pvc) {
             const dvName = owningDataVolume(item);
-            if (!dvName) return { additionalItems: [] };
-            log.info(`handling PVC ${nsName(item)}`);
+            if (!dvName) return { item, additionalItems: [] };
             const dv = await getThroughList(cluster, R.dataVolumes, namespaceOf(item), dvName);
             if (!dv) {
                 log.warn(`DataVolume ${namespaceOf(item)}/${dvName} owning PVC ${nameOf(item)} not found; PVC left unchanged`);
-                return { additionalItems: [] };
+                return { item, additionalItems: [] };
             }
             const out = deepClone(item);
             const succeeded = pathGet(dv, ['status', 'phase']) === 'Succeeded';
-            const changed = setAnnotationIfChanged(out, succeeded ? ANN.populatedFor : ANN.inProgress, dvName);
-            return changed ? { item: out, additionalItems: [] } : { additionalItems: [] };
+            setAnnotation(out, succeeded ? ANN.populatedFor : ANN.inProgress, dvName);
+            return { item: out, additionalItems: [] };
         }
 
-        if (item.kind === KIND.dataVolume && groupOf(item.apiVersion) === 'cdi.kubevirt.io') {
-            requireKind(item, KIND.dataVolume, 'cdi.kubevirt.io');
-            log.info(`handling DataVolume ${nsName(item)}`);
-            if (pathGet(item, ['status', 'phase']) !== 'Succeeded') return { additionalItems: [] };
-            const out = deepClone(item);
-            const changed = setAnnotationIfChanged(out, ANN.prePopulated, nameOf(item));
-            const additionalItems = dataVolumeBackupGraph(item);
-            return changed ? { item: out, additionalItems } : { additionalItems };
-        }
-
-        log.debug(`DVBackupItemAction: kind ${String(item.kind)} passes through`);
-        return { additionalItems: [] };
+        if (pathGet(item, ['status', 'phase']) !== 'Succeeded') return { item, additionalItems: [] };
+        const out = deepClone(item);
+        setAnnotation(out, ANN.prePopulated, nameOf(item));
+        return { item: out, additionalItems: dataVolumeBackupGraph(item) };
     },
 };

@@ -5,29 +5,17 @@
  * of the pool needs before the pool starts recreating its VMs: the VMs' restore graphs. See
  * docs/decisions/009-vm-pools.md.
  */
-import { loadView } from '../cluster/view';
-import { encodeRefs, poolBackupGraph, poolRestoreGraph } from '../graph/index';
-import { ANN } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { namespaceOf } from '../kube/object';
+import { poolBackupGraph, poolRestoreGraph } from '../graph/index';
 import { KIND, R } from '../kube/resources';
-import { nsName, requireBackup, requireKind, requireRecord, setAnnotationIfChanged } from './common';
+import { recordingBackupAction } from './common';
 
-export const vmPoolBackupAction: BackupActionSpec = {
-    name: `${PLUGIN_PREFIX}/backup-virtualmachinepool-action`,
-    appliesTo: { includedResources: ['virtualmachinepools.pool.kubevirt.io'] },
-    async execute({ item, backup }, { cluster, log }) {
-        log.debug('Executing VirtualMachinePoolBackupItemAction');
-        requireBackup(backup);
-        requireKind(item, KIND.vmPool, R.vmPools.group);
-        requireRecord(item, ['spec']);
-        const view = await loadView(cluster, namespaceOf(item), [R.vms, R.pvcs]);
-        const additionalItems = poolBackupGraph(item, view);
-        log.debug(`VirtualMachinePool ${nsName(item)}: ${additionalItems.length} related objects`);
-        const out = deepClone(item);
-        return setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(poolRestoreGraph(item, view)))
-            ? { item: out, additionalItems }
-            : { additionalItems };
-    },
-};
+export const vmPoolBackupAction = recordingBackupAction({
+    action: 'backup-virtualmachinepool-action',
+    resource: 'virtualmachinepools.pool.kubevirt.io',
+    kind: KIND.vmPool,
+    group: R.vmPools.group,
+    required: [['spec']],
+    needs: [R.vms, R.pvcs],
+    related: poolBackupGraph,
+    recorded: (item, view) => poolRestoreGraph(item, view),
+});

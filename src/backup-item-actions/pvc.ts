@@ -5,19 +5,18 @@
  * UID is unchanged.
  */
 import { ANN } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
+import { deepClone } from '../kube/json';
 import { pathGet } from '../kube/object';
-import { KIND, requireKind, withPvcUidLabel } from './common';
+import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
+import { KIND, withPvcUidLabel } from './common';
 
-export const pvcBackupAction: BackupActionSpec = {
+export const pvcBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-pvc-action`,
-    appliesTo: { includedResources: ['persistentvolumeclaims'] },
-    async execute({ item }, { log }) {
-        log.debug('Executing PVCBackupItemAction');
-        requireKind(item, KIND.pvc, '');
+    appliesTo: { includedResources: ['persistentvolumeclaims'], kinds: [{ kind: KIND.pvc, group: '' }] },
+    requiresBackup: false,
+    async execute({ item }) {
         const uid = pathGet(item, ['metadata', 'uid']);
-        if (typeof uid !== 'string' || uid === '') return { additionalItems: [] };
-        const out = withPvcUidLabel(item, uid, ANN.originalPvcUid);
-        return out ? { item: out, additionalItems: [] } : { additionalItems: [] };
+        if (typeof uid !== 'string' || uid === '') return { item, additionalItems: [] };
+        return { item: withPvcUidLabel(deepClone(item), uid, ANN.originalPvcUid), additionalItems: [] };
     },
 };

@@ -16,7 +16,7 @@
  * original does; a warning says so.
  */
 import { LABEL } from '../kube/annotations';
-import { isRecord, pathGet } from '../kube/object';
+import { isRecord, stringAt } from '../kube/object';
 import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import type { ClusterView } from '../graph/index';
@@ -28,11 +28,6 @@ export interface RestoreContext {
     namespace: string;
     view: ClusterView;
     log: Logger;
-}
-
-function text(value: unknown, path: readonly string[]): string {
-    const found = pathGet(value, path);
-    return typeof found === 'string' ? found : '';
 }
 
 function pvcProblem(claim: string, ctx: RestoreContext): string | undefined {
@@ -70,12 +65,12 @@ function dataVolumeProblem(name: string, ctx: RestoreContext): string | undefine
 export function restoreProblem(volumes: readonly Record<string, unknown>[], ctx: RestoreContext, skip: ReadonlySet<string> = new Set()): string | undefined {
     for (const volume of volumes) {
         if (isRecord(volume['dataVolume'])) {
-            const name = text(volume, ['dataVolume', 'name']);
+            const name = stringAt(volume, ['dataVolume', 'name']);
             if (!name || skip.has(name)) continue;
             const problem = dataVolumeProblem(name, ctx);
             if (problem) return problem;
         } else if (isRecord(volume['persistentVolumeClaim'])) {
-            const claim = text(volume, ['persistentVolumeClaim', 'claimName']);
+            const claim = stringAt(volume, ['persistentVolumeClaim', 'claimName']);
             if (!claim) continue;
             const problem = pvcProblem(claim, ctx);
             if (problem) {

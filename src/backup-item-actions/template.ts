@@ -7,28 +7,17 @@
  * namespace is gone). VirtualMachineTemplateRequests need no backup action: Velero backs them up as
  * they are, and the restore action skips them.
  */
-import { loadView } from '../cluster/view';
-import { encodeRefs, templateSourceGraph } from '../graph/index';
-import { ANN } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { namespaceOf } from '../kube/object';
+import { templateSourceGraph } from '../graph/index';
 import { KIND, R } from '../kube/resources';
-import { nsName, requireBackup, requireKind, requireRecord, setAnnotationIfChanged } from './common';
+import { recordingBackupAction } from './common';
 
-export const vmTemplateBackupAction: BackupActionSpec = {
-    name: `${PLUGIN_PREFIX}/backup-virtualmachinetemplate-action`,
-    appliesTo: { includedResources: ['virtualmachinetemplates.template.kubevirt.io'] },
-    async execute({ item, backup }, { cluster, log }) {
-        log.debug('Executing VirtualMachineTemplateBackupItemAction');
-        requireBackup(backup);
-        requireKind(item, KIND.vmTemplate, R.vmTemplates.group);
-        requireRecord(item, ['spec']);
-        requireRecord(item, ['spec', 'virtualMachine']);
-        const view = await loadView(cluster, namespaceOf(item), [R.pvcs, R.dataVolumes]);
-        const additionalItems = templateSourceGraph(item, view);
-        log.debug(`VirtualMachineTemplate ${nsName(item)}: ${additionalItems.length} source objects`);
-        const out = deepClone(item);
-        return setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(additionalItems)) ? { item: out, additionalItems } : { additionalItems };
-    },
-};
+export const vmTemplateBackupAction = recordingBackupAction({
+    action: 'backup-virtualmachinetemplate-action',
+    resource: 'virtualmachinetemplates.template.kubevirt.io',
+    kind: KIND.vmTemplate,
+    group: R.vmTemplates.group,
+    required: [['spec'], ['spec', 'virtualMachine']],
+    needs: [R.pvcs, R.dataVolumes],
+    related: templateSourceGraph,
+    recorded: (_item, _view, related) => related,
+});

@@ -14,14 +14,14 @@
 import { PluginError } from '../errors';
 import { encodeRefs, vmBackupGraph, vmRestoreGraph } from '../graph/index';
 import { ANN, LABEL } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
+import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
 import { deepClone } from '../kube/json';
-import { KNOB, knobEnabled } from '../kube/knobs';
-import { isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import { KNOB } from '../kube/knobs';
+import { describe, isRecord, nameOf, namespaceOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import type { Logger } from '../logging/logger';
-import { KIND, loadBackupView, nsName, requireBackup, requireKind, requireRecord, setAnnotationIfChanged, setLabelIfChanged, volumesOf } from './common';
+import { KIND, loadBackupView, requireRecord, volumesOf } from './common';
 import { assessConsistency, consistencyAnnotation, logConsistency } from './consistency';
 import { excludedByLabel, resourceInBackup } from './inclusion';
 import { restoreProblem } from './restorable';
@@ -48,7 +48,7 @@ export function vmSafetyProblem(vm: KubeObject, vmi: KubeObject | undefined, bac
     }
     if (!vmi) {
         // Upstream fails the item here (a race with the VMI's creation or deletion): nothing runs to protect.
-        log.info(`VM ${nsName(vm)} reports ${String(pathGet(vm, ['status', 'printableStatus']))} but has no VMI; backing it up as stopped`);
+        log.info(`${describe(vm, 'VM')} reports ${String(pathGet(vm, ['status', 'printableStatus']))} but has no VMI; backing it up as stopped`);
         return undefined;
     }
     if (excludedByLabel(vmi)) {
@@ -73,44 +73,38 @@ function dataVolumeTemplateNames(vm: KubeObject): Set<string> {
     return names;
 }
 
-/** status.<ref>.controllerRevisionRef.name → spec.<which>.revisionName. Returns whether it changed. */
-function copyRevisionName(vm: KubeObject, which: 'instancetype' | 'preference'): boolean {
+/** status.<ref>.controllerRevisionRef.name → spec.<which>.revisionName. Mutates `vm`. */
+function copyRevisionName(vm: KubeObject, which: 'instancetype' | 'preference'): void {
     const target = pathGet(vm, ['spec', which]);
     const revision = pathGet(vm, ['status', `${which}Ref`, 'controllerRevisionRef', 'name']);
-    if (!isRecord(target) || typeof revision !== 'string' || revision === '') return false;
-    if (target['revisionName'] === revision) return false;
+    if (!isRecord(target) || typeof revision !== 'string' || revision === '') return;
     target['revisionName'] = revision;
-    return true;
 }
 
 /** Label values are at most 63 characters; VM names may be longer (DNS subdomains, up to 253). */
 const MAX_LABEL_VALUE = 63;
 
 /** Labels the item velero.kubevirt.io/vm=<name> for single-VM restore, where the name fits in a label value. */
-function singleVmLabel(out: KubeObject, log: Logger): boolean {
+function singleVmLabel(out: KubeObject, log: Logger): void {
     const name = nameOf(out);
-    if (name.length <= MAX_LABEL_VALUE) return setLabelIfChanged(out, LABEL.vmName, name);
-    log.info(`VM ${nsName(out)}: name longer than ${MAX_LABEL_VALUE} characters, not labelled ${LABEL.vmName} (single-VM restore by label is not available for it)`);
-    return false;
+    if (name.length <= MAX_LABEL_VALUE) setLabel(out, LABEL.vmName, name);
+    else log.info(`${describe(out, 'VM')}: name longer than ${MAX_LABEL_VALUE} characters, not labelled ${LABEL.vmName} (single-VM restore by label is not available for it)`);
 }
 
-function checkRestorable(vm: KubeObject, volumes: Record<string, unknown>[], backup: Backup, view: ClusterView, log: Logger): void {
-    if (knobEnabled(backup, KNOB.metadataBackup)) {
-        log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of VM ${nsName(vm)} not checked`);
+function checkRestorable(vm: KubeObject, volumes: Record<string, unknown>[], backup: Backup, metadataBackup: boolean, view: ClusterView, log: Logger): void {
+    if (metadataBackup) {
+        log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of ${describe(vm, 'VM')} not checked`);
         return;
     }
     const problem = restoreProblem(volumes, { backup, namespace: namespaceOf(vm), view, log }, dataVolumeTemplateNames(vm));
     if (problem) throw new PluginError('Refused', `VM would not be restored correctly: ${problem}`);
 }
 
-export const vmBackupAction: BackupActionSpec = {
+export const vmBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-virtualmachine-action`,
-    appliesTo: { includedResources: ['virtualmachines.kubevirt.io'] },
-    async execute({ item, backup: rawBackup }, { cluster, log }) {
-        // Upstream logs this banner at info for every VM; one line per item is noise at info level.
-        log.debug('Executing VMBackupItemAction');
-        const backup = requireBackup(rawBackup);
-        requireKind(item, KIND.vm, 'kubevirt.io');
+    appliesTo: { includedResources: ['virtualmachines.kubevirt.io'], kinds: [{ kind: KIND.vm, group: 'kubevirt.io' }] },
+    requiresBackup: true,
+    async execute({ item, backup, options }, { cluster, log }) {
         requireRecord(item, ['spec']);
         requireRecord(item, ['spec', 'template']);
         const templateSpec = requireRecord(item, ['spec', 'template', 'spec']);
@@ -122,22 +116,20 @@ export const vmBackupAction: BackupActionSpec = {
 
         const unsafe = vmSafetyProblem(item, vmi, backup, log);
         if (unsafe) throw new PluginError('Refused', `VM cannot be safely backed up: ${unsafe}`);
-        checkRestorable(item, volumes, backup, view, log);
+        checkRestorable(item, volumes, backup, options.metadataBackup, view, log);
 
         const additionalItems = vmBackupGraph(item, view);
 
         const consistency = assessConsistency(item, vmi, backup, view);
-        logConsistency(consistency, `VM ${nsName(item)}`, log);
+        logConsistency(consistency, `${describe(item, 'VM')}`, log);
 
         const out = deepClone(item);
-        const changes = [
-            copyRevisionName(out, 'instancetype'),
-            copyRevisionName(out, 'preference'),
-            singleVmLabel(out, log),
-            setAnnotationIfChanged(out, ANN.backupConsistency, consistencyAnnotation(consistency)),
-            // What a restore needs but could not find once the namespace is gone (src/graph/record.ts).
-            setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(vmRestoreGraph(item, view))),
-        ];
-        return changes.some(Boolean) ? { item: out, additionalItems } : { additionalItems };
+        copyRevisionName(out, 'instancetype');
+        copyRevisionName(out, 'preference');
+        singleVmLabel(out, log);
+        setAnnotation(out, ANN.backupConsistency, consistencyAnnotation(consistency));
+        // What a restore needs but could not find once the namespace is gone (src/graph/record.ts).
+        setAnnotation(out, ANN.restoreGraph, encodeRefs(vmRestoreGraph(item, view)));
+        return { item: out, additionalItems };
     },
 };

@@ -22,14 +22,14 @@ import { getThroughList } from '../cluster/view';
 import { PluginError } from '../errors';
 import { encodeRefs, launcherPods, vmiBackupGraph, vmiRestoreGraph, type ClusterView } from '../graph/index';
 import { ANN, LABEL } from '../kube/annotations';
-import { PLUGIN_PREFIX, type ActionDeps, type BackupActionSpec, type BackupOutput } from '../kube/action';
+import { PLUGIN_PREFIX, type ActionDeps, type BackupAction } from '../plugin/contract';
 import { deepClone } from '../kube/json';
-import { KNOB, knobEnabled } from '../kube/knobs';
-import { nameOf, namespaceOf, ownerReferencesOf, type KubeObject, type OwnerReference } from '../kube/object';
-import { R, type ObjectRef } from '../kube/resources';
+import { KNOB } from '../kube/knobs';
+import { describe, nameOf, namespaceOf, ownerReferencesOf, setAnnotation, vmOwner, type KubeObject, type OwnerReference } from '../kube/object';
+import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import type { Logger } from '../logging/logger';
-import { conditionTrue, KIND, loadBackupView, nsName, requireBackup, requireKind, requireRecord, setAnnotationIfChanged, vmOwner, volumesOf } from './common';
+import { conditionTrue, KIND, loadBackupView, requireRecord, volumesOf } from './common';
 import { assessConsistency, consistencyAnnotation, guestRunning, logConsistency } from './consistency';
 import { excludedByLabel, matchesBackupSelectors, resourceInBackup } from './inclusion';
 import { restoreProblem } from './restorable';
@@ -57,7 +57,7 @@ function checkLauncherPods(vmi: KubeObject, backup: Backup, view: ClusterView, l
         throw new PluginError('Refused', `${POD_MISSING}: the backup includes PVCs but its resource filters exclude pods`);
     }
     if (!podsIn) {
-        log.info(`Backup excludes pods and PVCs: launcher pod of VMI ${nsName(vmi)} not checked`);
+        log.info(`Backup excludes pods and PVCs: launcher pod of ${describe(vmi, 'VMI')} not checked`);
         return;
     }
     const pods = launcherPods(vmi, view);
@@ -70,28 +70,25 @@ function checkLauncherPods(vmi: KubeObject, backup: Backup, view: ClusterView, l
     }
 }
 
-export const vmiBackupAction: BackupActionSpec = {
+export const vmiBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-virtualmachineinstance-action`,
-    appliesTo: { includedResources: ['virtualmachineinstances.kubevirt.io'] },
-    async execute({ item, backup: rawBackup }, deps) {
+    appliesTo: { includedResources: ['virtualmachineinstances.kubevirt.io'], kinds: [{ kind: KIND.vmi, group: 'kubevirt.io' }] },
+    requiresBackup: true,
+    async execute({ item, backup, options }, deps) {
         const { cluster, log } = deps;
-        log.debug('Executing VMIBackupItemAction');
-        const backup = requireBackup(rawBackup);
-        requireKind(item, KIND.vmi, 'kubevirt.io');
         const spec = requireRecord(item, ['spec']);
         const volumes = volumesOf(spec, 'spec');
 
         const out = deepClone(item);
         const owned = ownerReferencesOf(item).length > 0;
-        let changed = owned && setAnnotationIfChanged(out, ANN.isOwned, 'true');
-        const result = (additionalItems: ObjectRef[]): BackupOutput => (changed ? { item: out, additionalItems } : { additionalItems });
+        if (owned) setAnnotation(out, ANN.isOwned, 'true');
 
         const owner = vmOwner(item);
         if (owner) {
             const missing = await ownerVmMissing(item, owner, backup, deps);
             if (missing) {
-                log.info(`VMI ${nsName(item)} is owned by VM ${owner.name}, which is not in the backup (${missing}); marked owned, not checked`);
-                return result([]);
+                log.info(`${describe(item, 'VMI')} is owned by VM ${owner.name}, which is not in the backup (${missing}); marked owned, not checked`);
+                return { item: out, additionalItems: [] };
             }
         }
 
@@ -99,8 +96,8 @@ export const vmiBackupAction: BackupActionSpec = {
         if (guestRunning(item) && !conditionTrue(item, 'Paused')) checkLauncherPods(item, backup, view, log);
 
         if (!owned) {
-            if (knobEnabled(backup, KNOB.metadataBackup)) {
-                log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of VMI ${nsName(item)} not checked`);
+            if (options.metadataBackup) {
+                log.info(`Backup has ${KNOB.metadataBackup}: volume restorability of ${describe(item, 'VMI')} not checked`);
             } else {
                 const problem = restoreProblem(volumes, { backup, namespace: namespaceOf(item), view, log });
                 if (problem) {
@@ -113,13 +110,13 @@ export const vmiBackupAction: BackupActionSpec = {
 
         if (!owner) {
             const consistency = assessConsistency(undefined, item, backup, view);
-            logConsistency(consistency, `VMI ${nsName(item)}`, log);
-            changed = setAnnotationIfChanged(out, ANN.backupConsistency, consistencyAnnotation(consistency)) || changed;
+            logConsistency(consistency, `${describe(item, 'VMI')}`, log);
+            setAnnotation(out, ANN.backupConsistency, consistencyAnnotation(consistency));
         }
         if (!owned) {
             // A standalone VMI is restored as such: record what its restore needs (src/graph/record.ts).
-            changed = setAnnotationIfChanged(out, ANN.restoreGraph, encodeRefs(vmiRestoreGraph(item, view))) || changed;
+            setAnnotation(out, ANN.restoreGraph, encodeRefs(vmiRestoreGraph(item, view)));
         }
-        return result(additionalItems);
+        return { item: out, additionalItems };
     },
 };

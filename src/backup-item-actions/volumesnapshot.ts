@@ -7,28 +7,26 @@
  * stale cache).
  */
 import { ANN, LABEL } from '../kube/annotations';
-import { PLUGIN_PREFIX, type BackupActionSpec } from '../kube/action';
-import { namespaceOf, pathGet } from '../kube/object';
+import { deepClone } from '../kube/json';
+import { describe, namespaceOf, pathGet } from '../kube/object';
 import { R } from '../kube/resources';
-import { KIND, nsName, requireBackup, requireKind, withPvcUidLabel } from './common';
+import { PLUGIN_PREFIX, type BackupAction } from '../plugin/contract';
+import { KIND, withPvcUidLabel } from './common';
 
-export const volumeSnapshotBackupAction: BackupActionSpec = {
+export const volumeSnapshotBackupAction: BackupAction = {
     name: `${PLUGIN_PREFIX}/backup-volumesnapshot-action`,
-    appliesTo: { includedResources: ['volumesnapshots.snapshot.storage.k8s.io'] },
-    async execute({ item, backup }, { cluster, log }) {
-        log.debug('Executing VolumeSnapshotBackupItemAction');
-        requireBackup(backup);
-        requireKind(item, KIND.volumeSnapshot, 'snapshot.storage.k8s.io');
+    appliesTo: { includedResources: ['volumesnapshots.snapshot.storage.k8s.io'], kinds: [{ kind: KIND.volumeSnapshot, group: 'snapshot.storage.k8s.io' }] },
+    requiresBackup: true,
+    async execute({ item }, { cluster, log }) {
         const pvcName = pathGet(item, ['spec', 'source', 'persistentVolumeClaimName']);
-        if (typeof pvcName !== 'string' || pvcName === '') return { additionalItems: [] };
+        if (typeof pvcName !== 'string' || pvcName === '') return { item, additionalItems: [] };
         const pvc = await cluster.get(R.pvcs, namespaceOf(item), pvcName);
         if (!pvc) {
-            log.warn(`PVC ${pvcName} not found in namespace ${namespaceOf(item)}; VolumeSnapshot ${nsName(item)} left without ${LABEL.pvcUid} label`);
-            return { additionalItems: [] };
+            log.warn(`PVC ${pvcName} not found in namespace ${namespaceOf(item)}; ${describe(item)} left without ${LABEL.pvcUid} label`);
+            return { item, additionalItems: [] };
         }
         const uid = pathGet(pvc, ['metadata', 'uid']);
-        if (typeof uid !== 'string' || uid === '') return { additionalItems: [] };
-        const out = withPvcUidLabel(item, uid, ANN.originalVolumeSnapshotUid);
-        return out ? { item: out, additionalItems: [] } : { additionalItems: [] };
+        if (typeof uid !== 'string' || uid === '') return { item, additionalItems: [] };
+        return { item: withPvcUidLabel(deepClone(item), uid, ANN.originalVolumeSnapshotUid), additionalItems: [] };
     },
 };

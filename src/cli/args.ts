@@ -4,22 +4,26 @@ export interface PluginArgs {
     logLevel: Level;
     /** The raw --log-level value when it was not a level we know (reported once at start). */
     unknownLogLevel?: string;
-    features: string[];
     /** Velero's --kubeconfig / --kubecontext (Velero running out of cluster): the plugin reads the same cluster. */
     kubeconfig?: string;
     kubecontext?: string;
 }
 
+/**
+ * Flags whose value is read. --features (Velero's feature flags, passed by Velero <= 1.14 and by the
+ * server's own flags since 1.15) is accepted and its value consumed, then ignored: no feature flag of
+ * Velero changes what this plugin does.
+ */
 const VALUED = new Set(['log-level', 'features', 'kubeconfig', 'kubecontext']);
 
 /**
  * Reads the arguments Velero passes to a plugin. Velero >= 1.15 passes its own server flags verbatim
  * (`--k=v`, `--k v` and bare booleans such as `--restore-only`); 1.14 and earlier pass
- * `--log-level X [--features Y]`. Only --log-level, --features, --kubeconfig and --kubecontext matter;
- * everything else is ignored and nothing here ever fails.
+ * `--log-level X [--features Y]`. Only --log-level, --kubeconfig and --kubecontext matter; --features and
+ * everything else are ignored, and nothing here ever fails.
  */
 export function parseArgs(argv: readonly string[]): PluginArgs {
-    const result: PluginArgs = { logLevel: 'info', features: [] };
+    const result: PluginArgs = { logLevel: 'info' };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i] ?? '';
         const match = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
@@ -45,12 +49,8 @@ export function parseArgs(argv: readonly string[]): PluginArgs {
             result.kubeconfig = value;
         } else if (key === 'kubecontext') {
             result.kubecontext = value;
-        } else {
-            result.features = value
-                .split(',')
-                .map((f) => f.trim())
-                .filter((f) => f.length > 0);
         }
+        // key === 'features': the value is consumed above and ignored.
     }
     return result;
 }

@@ -111,6 +111,7 @@ function list(value: string): string[] {
 }
 
 /** argv after "preflight". */
+// eslint-disable-next-line complexity -- one flat switch over the command's flags, as --help lists them; each case is one line
 export function parsePreflightArgs(argv: readonly string[]): PreflightCommand {
     const [command, ...rest] = argv;
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') return { command: 'help', text: USAGE };
@@ -182,7 +183,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightCommand {
                         break;
                     case 'namespace-mappings':
                         if (command !== 'restore') throw new UsageError('--namespace-mappings is a restore flag');
-                        spec['namespaceMapping'] = { ...((spec['namespaceMapping'] as Record<string, string> | undefined) ?? {}), ...parseMappings(v) };
+                        spec['namespaceMapping'] = { ...((spec['namespaceMapping']) ?? {}), ...parseMappings(v) };
                         break;
                     case 'check-permissions':
                         common.checkPermissions = parseBool(flag, value);

@@ -12,7 +12,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { delimiter, join } from 'node:path';
 import { registerCredential } from '../errors';
+import type * as CredentialsModule from './credentials';
 import type { ClusterAccess } from './kubeconfig';
+import type * as KubeconfigModule from './kubeconfig';
+import type * as ProxyModule from './proxy';
 import type { Endpoint } from './transport';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -23,7 +26,7 @@ export type ConfigSource = 'KUBECONFIG' | '~/.kube/config' | 'in-cluster';
 
 export interface LoadedConfig {
     /** Where the configuration came from, for the debug log: "KUBECONFIG", "in-cluster", "--kubeconfig (<path>)". */
-    source: ConfigSource | string;
+    source: string;
     access: ClusterAccess;
 }
 
@@ -73,7 +76,8 @@ export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_
         const source = fromFlag ? `--kubeconfig (${explicit.kubeconfig ?? ''})` : findConfigSource({ env, home, serviceAccountDir, exists: existsSync });
         if (source === undefined) return undefined;
         // Required here, not imported: the loader and the yaml parser are initialised on the first read only.
-        const kc = require('./kubeconfig') as typeof import('./kubeconfig');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loaded on the first cluster read, not at start-up
+        const kc = require('./kubeconfig') as typeof KubeconfigModule;
         const context = explicit.context ?? '';
         let access: ClusterAccess;
         if (fromFlag) {
@@ -98,8 +102,10 @@ export function defaultConfigLoader(serviceAccountDir: string = SERVICE_ACCOUNT_
  * credentials applied per request, so rotating tokens and exec plugins keep working.
  */
 export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: number): Promise<Endpoint> {
-    const { credentialSource } = require('./credentials') as typeof import('./credentials');
-    const proxies = require('./proxy') as typeof import('./proxy');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: loaded on the first cluster read, not at start-up
+    const { credentialSource } = require('./credentials') as typeof CredentialsModule;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, as above
+    const proxies = require('./proxy') as typeof ProxyModule;
     // Without proxy-url, client-go takes the proxy from the environment (HTTPS_PROXY, NO_PROXY, …).
     const access = loaded.access.proxy ? loaded.access : { ...loaded.access, proxy: proxies.proxyFromEnvironment(loaded.access.server, process.env) };
     if (access.proxy) registerCredential(decodeURIComponent(access.proxy.password));

@@ -65,6 +65,7 @@ function execFailure(exec: ExecConfig, problem: string): PluginError {
 }
 
 /** Parses the ExecCredential an exec plugin printed; errors say what is wrong, never what was printed. */
+// eslint-disable-next-line complexity -- one check per ExecCredential field, each with its own message
 export function parseExecCredential(exec: ExecConfig, stdout: string): ExecCredentialStatus {
     let parsed: unknown;
     try {
@@ -183,7 +184,10 @@ export class ExecCredentials {
     }
 }
 
-/** The credential source of one Auth, with the impersonation headers. */
+/**
+ * The credential source of one Auth, with the impersonation headers.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function credentialSource(
     auth: Auth,
     cluster: Record<string, unknown>,

@@ -357,7 +357,7 @@ export class KubeCluster implements ClusterReader {
         if (!isRecord(parsed)) {
             throw new PluginError('Cluster', `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not an object`);
         }
-        return parsed as KubeObject;
+        return parsed;
     }
 
     /**

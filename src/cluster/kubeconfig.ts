@@ -171,7 +171,10 @@ export function mergeKubeconfigs(files: readonly { file: string; doc: Dict }[], 
     return merged;
 }
 
-/** Reads and merges kubeconfig files; missing files are skipped unless none exists. */
+/**
+ * Reads and merges kubeconfig files; missing files are skipped unless none exists.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function readKubeconfigs(paths: readonly string[], where: string, options: { skipMissing: boolean }): MergedConfig {
     const files: { file: string; doc: Dict }[] = [];
     const missing: string[] = [];
@@ -230,7 +233,7 @@ class Fields {
         const v = this.dict[key];
         if (v === undefined || v === null) return [];
         if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw this.fail(`${key} is not a list of strings`);
-        return v as string[];
+        return v;
     }
 
     dictOf(key: string): Dict | undefined {
@@ -361,7 +364,11 @@ function execConfig(exec: Dict, fields: Fields, file: string): ExecConfig {
     };
 }
 
-/** Resolves a context of a merged configuration into ClusterAccess; reads every referenced file. */
+/**
+ * Resolves a context of a merged configuration into ClusterAccess; reads every referenced file.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
+// eslint-disable-next-line complexity -- client-go's precedence rules for every kubeconfig field, in the order client-go applies them; split, the order would be harder to check
 export function resolveAccess(merged: MergedConfig, where: string, explicitContext = ''): ClusterAccess {
     const contextName = explicitContext !== '' ? explicitContext : merged.currentContext;
     if (contextName === '') throw configError(where, `no current-context is set in ${merged.files.join(', ')}`);
@@ -464,7 +471,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const extra: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(extraDict)) {
         if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw uf.fail('as-user-extra has a value that is not a list of strings');
-        extra[k] = v as string[];
+        extra[k] = v;
     }
     const impersonating = impersonateUser !== '' || groups.length > 0 || uid !== '' || Object.keys(extra).length > 0;
     if (impersonating && impersonateUser === '') throw uf.fail('as-groups, as-uid or as-user-extra need "as" (the user to impersonate)');
@@ -498,7 +505,10 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     };
 }
 
-/** In-cluster access: the service's environment, the pod's token (re-read as it rotates) and CA. */
+/**
+ * In-cluster access: the service's environment, the pod's token (re-read as it rotates) and CA.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export function inClusterAccess(env: Record<string, string | undefined>, serviceAccountDir: string): ClusterAccess {
     const where = 'in-cluster';
     const host = env['KUBERNETES_SERVICE_HOST'] ?? '';

@@ -217,7 +217,10 @@ function targetOf(options: ConnectOptions): { host: string; port: number } {
     return { host, port: Number(options.port) };
 }
 
-/** An https.Agent whose connections are tunnels through the proxy (TLS to the API server inside). */
+/**
+ * An https.Agent whose connections are tunnels through the proxy (TLS to the API server inside).
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export class TunnelingHttpsAgent extends https.Agent {
     constructor(
         options: https.AgentOptions,
@@ -237,7 +240,10 @@ export class TunnelingHttpsAgent extends https.Agent {
     }
 }
 
-/** An http.Agent for a plain-http API server behind a SOCKS5 proxy: connections are tunnels. */
+/**
+ * An http.Agent for a plain-http API server behind a SOCKS5 proxy: connections are tunnels.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
+ */
 export class TunnelingHttpAgent extends http.Agent {
     constructor(
         options: http.AgentOptions,
@@ -263,6 +269,7 @@ export class TunnelingHttpAgent extends http.Agent {
 /**
  * An http.Agent for a plain-http API server behind an http(s) proxy: connections go to the proxy and
  * requests are sent in absolute form ("GET http://host:port/path"), with Proxy-Authorization.
+ * @lazy required at first use by src/cluster/config.ts (knip cannot follow that require)
  */
 export class ForwardingHttpAgent extends http.Agent {
     private readonly auth: string | undefined;
@@ -284,7 +291,7 @@ export class ForwardingHttpAgent extends http.Agent {
         if (this.auth) req.setHeader('Proxy-Authorization', this.auth);
         // All requests share the proxy's connection pool.
         const proxied = { ...options, host: this.proxy.hostname.replace(/^\[|\]$/g, ''), port: proxyPort(this.proxy), hostname: null };
-        const base = (http.Agent.prototype as unknown as { addRequest(this: http.Agent, r: http.ClientRequest, o: unknown): void }).addRequest;
+        const base = (http.Agent.prototype as unknown as { addRequest: (this: http.Agent, r: http.ClientRequest, o: unknown) => void }).addRequest;
         base.call(this, req, proxied);
     }
 
@@ -317,6 +324,7 @@ function inCidr(ip: string, cidr: string): boolean {
  * (HTTPS_PROXY for https servers, HTTP_PROXY for http ones, upper case first; NO_PROXY with host names,
  * domain suffixes, IPs, CIDR blocks, optional ports and "*"; loopback servers never proxied).
  */
+// eslint-disable-next-line complexity -- Go's ProxyFromEnvironment, rule for rule (NO_PROXY forms, ports, loopback)
 export function proxyFromEnvironment(server: string, env: Record<string, string | undefined>): URL | undefined {
     const url = new URL(server);
     const pick = (...keys: string[]): string => keys.map((k) => env[k] ?? '').find((v) => v !== '') ?? '';

@@ -1,21 +1,15 @@
 /**
  * Builds the synchronous ClusterView the graph functions read: one LIST per needed resource of the
  * item's namespace, through the process-wide ClusterReader (whose caches make repeated loads for other
- * items of the same namespace free). viewOf() builds a view from objects in memory, for tests.
+ * items of the same namespace free).
  */
 import type { ClusterView } from '../graph/view';
-import { nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import { nameOf, type KubeObject } from '../kube/object';
 import type { GroupResource } from '../kube/resources';
-import { kindToResource, type ClusterReader } from './reader';
+import type { ClusterReader } from './reader';
 
 function key(group: string, resource: string): string {
     return `${resource}.${group}`;
-}
-
-function groupOf(obj: KubeObject): string {
-    const apiVersion = obj.apiVersion ?? '';
-    const slash = apiVersion.indexOf('/');
-    return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
 /**
@@ -38,7 +32,7 @@ function indexOf(list: readonly KubeObject[]): Map<string, KubeObject> {
 class MemoryView implements ClusterView {
     private readonly lists = new Map<string, Map<string, KubeObject[]>>();
 
-    add(resource: { group: string; resource: string }, namespace: string, objects: readonly KubeObject[]): void {
+    add(resource: GroupResource, namespace: string, objects: readonly KubeObject[]): void {
         const k = key(resource.group, resource.resource);
         let byNs = this.lists.get(k);
         if (!byNs) {
@@ -74,25 +68,6 @@ export async function loadView(cluster: ClusterReader, namespace: string, needs:
     });
     const lists = await Promise.all(unique.map((r) => cluster.list(r, r.namespaced ? namespace : '')));
     unique.forEach((r, i) => view.add(r, r.namespaced ? namespace : '', lists[i] ?? []));
-    return view;
-}
-
-/**
- * A view over the given objects, for tests and fixtures. The group comes from apiVersion, the resource
- * from the kind (see kindToResource), the namespace from metadata.namespace. A namespaced object without
- * a namespace is visible under namespace ''.
- */
-export function viewOf(objects: readonly KubeObject[]): ClusterView {
-    const view = new MemoryView();
-    const groups = new Map<string, { resource: { group: string; resource: string }; namespace: string; objects: KubeObject[] }>();
-    for (const obj of objects) {
-        const resource = { group: groupOf(obj), resource: kindToResource(obj.kind ?? '') };
-        const k = `${key(resource.group, resource.resource)}|${namespaceOf(obj)}`;
-        const entry = groups.get(k) ?? { resource, namespace: namespaceOf(obj), objects: [] };
-        entry.objects.push(obj);
-        groups.set(k, entry);
-    }
-    for (const { resource, namespace, objects: list } of groups.values()) view.add(resource, namespace, list);
     return view;
 }
 

@@ -1,9 +1,9 @@
 /** Backup graphs: what must be in the backup together with a VM, VMI, VMIRS, DataVolume or PVC. */
 import { LABEL } from '../kube/annotations';
-import { nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import { nameOf, namespaceOf, pathGet, stringAt, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { R, uniqueRefs } from '../kube/resources';
-import { push, str, withLabel } from './common';
+import { push, withLabel } from './common';
 import { instancetypeRefs } from './instancetype';
 import { launcherPods } from './launcher';
 import type { ClusterView } from './view';
@@ -12,11 +12,6 @@ import { owningDataVolume, vmiSpecGraph } from './volumes';
 /** Whether the VM has a VMI (status.created). */
 export function vmCreated(vm: KubeObject): boolean {
     return pathGet(vm, ['status', 'created']) === true;
-}
-
-/** The VMI of a created VM as seen in the view (same name and namespace), if any. */
-export function vmiOfVm(vm: KubeObject, view: ClusterView): KubeObject | undefined {
-    return vmCreated(vm) ? view.get(R.vmis, namespaceOf(vm), nameOf(vm)) : undefined;
 }
 
 /** The VMIs of a VMIRS (label kubevirt.io/vmReplicaSet=<name>), sorted by name. */
@@ -76,7 +71,7 @@ export function vmirsBackupGraph(vmirs: KubeObject, view: ClusterView): ObjectRe
 /** DataVolume: its PVC (same name), only when the DataVolume item is Succeeded. */
 export function dataVolumeBackupGraph(dv: KubeObject): ObjectRef[] {
     const out: ObjectRef[] = [];
-    if (str(dv, ['status', 'phase']) === 'Succeeded') push(out, R.pvcs, namespaceOf(dv), nameOf(dv), 'metadata.name');
+    if (stringAt(dv, ['status', 'phase']) === 'Succeeded') push(out, R.pvcs, namespaceOf(dv), nameOf(dv), 'metadata.name');
     return out;
 }
 

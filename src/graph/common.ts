@@ -5,12 +5,6 @@ import { ref } from '../kube/resources';
 
 export { KIND } from '../kube/resources';
 
-/** A string field, or '' when absent or not a string. */
-export function str(value: unknown, path: readonly (string | number)[]): string {
-    const found = pathGet(value, path);
-    return typeof found === 'string' ? found : '';
-}
-
 /** The records of an array field; non-array values and non-record entries are ignored. */
 export function records(value: unknown, path: readonly (string | number)[]): Record<string, unknown>[] {
     const found = pathGet(value, path);

@@ -8,33 +8,25 @@
  * (docs/decisions/007-trust-model.md). Malformed input (null spec, missing template, volumes not an array, unknown volume types)
  * yields fewer edges, never an exception: the actions decide what is an error.
  */
-import type { KubeObject } from '../kube/object';
-import type { GroupResource, ObjectRef } from '../kube/resources';
+import type { GroupResource } from '../kube/resources';
 import { R } from '../kube/resources';
-import { dataVolumeBackupGraph, pvcBackupGraph, vmBackupGraph, vmiBackupGraph, vmirsBackupGraph } from './backup';
-import { KIND } from './common';
-import { vmiRestoreGraph, vmRestoreGraph } from './restore';
-import type { ClusterView } from './view';
 
 export type { ClusterView } from './view';
 export {
     dataVolumeBackupGraph,
-    podRefs,
     pvcBackupGraph,
     replicaSetVmis,
     vmBackupGraph,
-    vmCreated,
     vmiBackupGraph,
-    vmiOfVm,
     vmirsBackupGraph,
 } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
-export { poolBackupGraph, poolOwner, poolRestoreGraph, poolVms, templateSourceGraph } from './template';
+export { poolBackupGraph, poolOwner, poolRestoreGraph, templateSourceGraph } from './template';
 export { itemBlockGraph, podItemBlockGraph } from './itemblock';
 export { decodeRefs, encodeRefs } from './record';
 export { launcherPods } from './launcher';
 export { revisionName } from './instancetype';
-export { BACKEND_PVC_PREFIX, backendPvcNames, hasPersistentState, nadName, owningDataVolume } from './volumes';
+export { hasPersistentState, nadName, owningDataVolume } from './volumes';
 
 /**
  * What a graph computation may read from the view; the action layer lists these (in the item's
@@ -42,33 +34,3 @@ export { BACKEND_PVC_PREFIX, backendPvcNames, hasPersistentState, nadName, ownin
  * DataVolume), VMIs (a created VM's VMI uid, a VMIRS's VMIs).
  */
 export const GRAPH_NEEDS: readonly GroupResource[] = [R.pods, R.pvcs, R.vmis];
-
-/** Backup graph of any item: VM, VMI, VMIRS, DataVolume or PVC; [] for other kinds. */
-export function backupGraph(obj: KubeObject, view: ClusterView): ObjectRef[] {
-    switch (obj.kind) {
-        case KIND.vm:
-            return vmBackupGraph(obj, view);
-        case KIND.vmi:
-            return vmiBackupGraph(obj, view);
-        case KIND.vmirs:
-            return vmirsBackupGraph(obj, view);
-        case KIND.dataVolume:
-            return dataVolumeBackupGraph(obj);
-        case KIND.pvc:
-            return pvcBackupGraph(obj);
-        default:
-            return [];
-    }
-}
-
-/** Restore graph of any item: VM or VMI; [] for other kinds. */
-export function restoreGraph(obj: KubeObject, view: ClusterView): ObjectRef[] {
-    switch (obj.kind) {
-        case KIND.vm:
-            return vmRestoreGraph(obj, view);
-        case KIND.vmi:
-            return vmiRestoreGraph(obj, view);
-        default:
-            return [];
-    }
-}

@@ -3,10 +3,10 @@
  * namespaced VirtualMachineInstancetype / VirtualMachinePreference object itself. Cluster-scoped
  * objects (the default kinds) are never emitted: the graph stays inside the VM's namespace.
  */
-import { isRecord, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import { isRecord, namespaceOf, pathGet, stringAt, type KubeObject } from '../kube/object';
 import type { GroupResource, ObjectRef } from '../kube/resources';
 import { R } from '../kube/resources';
-import { push, str } from './common';
+import { push } from './common';
 
 interface Matcher {
     /** spec field of the VM (`instancetype` / `preference`). */
@@ -38,17 +38,17 @@ const PREFERENCE: Matcher = {
 export function revisionName(vm: KubeObject, which: 'instancetype' | 'preference'): string {
     const m = which === 'instancetype' ? INSTANCETYPE : PREFERENCE;
     if (!isRecord(pathGet(vm, ['spec', m.spec]))) return '';
-    return str(vm, ['status', m.status, 'controllerRevisionRef', 'name']) || str(vm, ['spec', m.spec, 'revisionName']);
+    return stringAt(vm, ['status', m.status, 'controllerRevisionRef', 'name']) || stringAt(vm, ['spec', m.spec, 'revisionName']);
 }
 
 function matcherRefs(out: ObjectRef[], vm: KubeObject, m: Matcher): void {
     if (!isRecord(pathGet(vm, ['spec', m.spec]))) return;
     const ns = namespaceOf(vm);
     // An empty kind means the cluster-scoped default (VirtualMachineCluster{Instancetype,Preference}).
-    if (str(vm, ['spec', m.spec, 'kind']).toLowerCase() === m.namespacedKind) {
-        push(out, m.resource, ns, str(vm, ['spec', m.spec, 'name']), `spec.${m.spec}.name`);
+    if (stringAt(vm, ['spec', m.spec, 'kind']).toLowerCase() === m.namespacedKind) {
+        push(out, m.resource, ns, stringAt(vm, ['spec', m.spec, 'name']), `spec.${m.spec}.name`);
     }
-    const fromStatus = str(vm, ['status', m.status, 'controllerRevisionRef', 'name']) !== '';
+    const fromStatus = stringAt(vm, ['status', m.status, 'controllerRevisionRef', 'name']) !== '';
     const field = fromStatus ? `status.${m.status}.controllerRevisionRef.name` : `spec.${m.spec}.revisionName`;
     push(out, R.controllerRevisions, ns, revisionName(vm, m.spec), field);
 }

@@ -4,11 +4,12 @@
  * launcher pods, DataVolumes and PVCs; secrets, config maps and the like need no such grouping.
  */
 import { ANN, LABEL } from '../kube/annotations';
-import { annotationsOf, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, type KubeObject } from '../kube/object';
+import { annotationsOf, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, vmOwner, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { R, uniqueRefs } from '../kube/resources';
 import { KIND, push } from './common';
 import { podRefs, replicaSetVmis, vmCreated } from './backup';
+import { podFinished } from './launcher';
 import type { ClusterView } from './view';
 import { vmiSpecStorage } from './volumes';
 
@@ -51,14 +52,6 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
     return uniqueRefs(out);
 }
 
-const TERMINAL_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
-
-/** The VM owning a VMI, as an ownerReference of kind VirtualMachine in group kubevirt.io. */
-function owningVmName(vmi: KubeObject): string | undefined {
-    const owner = ownerReferencesOf(vmi).find((o) => o.kind === KIND.vm && (o.apiVersion ?? '').startsWith('kubevirt.io/'));
-    return owner?.name;
-}
-
 /** The VMI a launcher pod runs: annotation kubevirt.io/domain, confirmed by label kubevirt.io/created-by when both are known. */
 function vmiOfLauncher(pod: KubeObject, view: ClusterView): KubeObject | undefined {
     const name = annotationsOf(pod)[ANN.domain];
@@ -83,7 +76,7 @@ export function podItemBlockGraph(pod: KubeObject, view: ClusterView): ObjectRef
     const role = labelsOf(pod)[LABEL.kubevirt];
     const out: ObjectRef[] = [];
     // A finished pod (the source of a completed migration) is no longer part of the VM: no hooks run there.
-    if (TERMINAL_PHASES.has(String(pathGet(pod, ['status', 'phase'])))) return [];
+    if (podFinished(pod)) return [];
     let launcher: KubeObject | undefined = pod;
     if (role === 'hotplug-disk') {
         const owner = ownerReferencesOf(pod).find((o) => o.kind === 'Pod' && o.name);
@@ -94,7 +87,7 @@ export function podItemBlockGraph(pod: KubeObject, view: ClusterView): ObjectRef
     }
     const vmi = launcher ? vmiOfLauncher(launcher, view) : undefined;
     if (!vmi) return uniqueRefs(out);
-    const vm = owningVmName(vmi);
+    const vm = vmOwner(vmi)?.name;
     if (vm) push(out, R.vms, ns, vm, `metadata.ownerReferences (VirtualMachine) of VMI ${nameOf(vmi)}`);
     push(out, R.vmis, ns, nameOf(vmi), `metadata.annotations[${ANN.domain}]`);
     podRefs(out, vmi, view);

@@ -4,22 +4,27 @@
  * and target); a finished pod (Succeeded/Failed, e.g. the source after migration) is not the VM any more.
  */
 import { ANN, LABEL } from '../kube/annotations';
-import { annotationsOf, nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import { annotationsOf, nameOf, namespaceOf, stringAt, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
-import { str, withLabel } from './common';
+import { withLabel } from './common';
 import type { ClusterView } from './view';
 
 const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+/** A pod that has finished (phase Succeeded or Failed, e.g. the source of a completed migration): it is not the VM any more. */
+export function podFinished(pod: KubeObject): boolean {
+    return FINISHED_PHASES.has(stringAt(pod, ['status', 'phase']));
+}
 
 /**
  * Launcher pods of a VMI: label kubevirt.io/created-by=<uid>, annotation kubevirt.io/domain=<name>,
  * not Succeeded/Failed. All of them (two during a migration), sorted by name.
  */
 export function launcherPods(vmi: KubeObject, view: ClusterView): KubeObject[] {
-    const uid = str(vmi, ['metadata', 'uid']);
+    const uid = stringAt(vmi, ['metadata', 'uid']);
     const name = nameOf(vmi);
     if (!uid || !name) return [];
     return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter(
-        (pod) => annotationsOf(pod)[ANN.domain] === name && !FINISHED_PHASES.has(str(pod, ['status', 'phase'])),
+        (pod) => annotationsOf(pod)[ANN.domain] === name && !podFinished(pod),
     );
 }

@@ -6,7 +6,7 @@
  * Entries are `<resource>[.<group>]/<name>` in the object's own namespace.
  */
 import { ANN } from '../kube/annotations';
-import { groupResourceString, type ObjectRef } from '../kube/resources';
+import { groupResourceString, parseGroupResource, type ObjectRef } from '../kube/resources';
 
 export function encodeRefs(refs: readonly ObjectRef[]): string {
     return JSON.stringify(refs.map((r) => `${groupResourceString(r)}/${r.name}`));
@@ -34,10 +34,7 @@ export function decodeRefs(text: string | undefined, namespace: string): ObjectR
         const groupResource = entry.slice(0, slash);
         const name = entry.slice(slash + 1);
         if (slash <= 0 || name === '') return undefined;
-        const dot = groupResource.indexOf('.');
-        const resource = dot < 0 ? groupResource : groupResource.slice(0, dot);
-        const group = dot < 0 ? '' : groupResource.slice(dot + 1);
-        refs.push({ group, resource, namespace, name, field: `metadata.annotations[${ANN.restoreGraph}][${index}]` });
+        refs.push({ ...parseGroupResource(groupResource), namespace, name, field: `metadata.annotations[${ANN.restoreGraph}][${index}]` });
     }
     return refs;
 }

@@ -5,9 +5,9 @@
  * template's VM is a raw object that may even lack apiVersion), so every version of both APIs reads
  * the same way.
  */
-import { isRecord, nameOf, namespaceOf, ownerReferencesOf, pathGet, type KubeObject, type OwnerReference } from '../kube/object';
+import { apiGroup, isRecord, nameOf, namespaceOf, ownerReferencesOf, pathGet, stringAt, type KubeObject, type OwnerReference } from '../kube/object';
 import { KIND, R, uniqueRefs, type ObjectRef } from '../kube/resources';
-import { byName, indexedRecords, push, records, str } from './common';
+import { byName, indexedRecords, push, records } from './common';
 import { vmRestoreGraph } from './restore';
 import type { ClusterView } from './view';
 import { owningDataVolume, vmiSpecGraph, vmiSpecStorage } from './volumes';
@@ -19,7 +19,7 @@ function concrete(name: string): boolean {
 
 /** The names of spec.dataVolumeTemplates[] of a VM spec (DataVolumes each new VM creates for itself). */
 function templatedNames(vmSpec: unknown): Set<string> {
-    return new Set(records(vmSpec, ['dataVolumeTemplates']).map((t) => str(t, ['metadata', 'name'])).filter(Boolean));
+    return new Set(records(vmSpec, ['dataVolumeTemplates']).map((t) => stringAt(t, ['metadata', 'name'])).filter(Boolean));
 }
 
 /**
@@ -39,22 +39,22 @@ export function templateSourceGraph(template: KubeObject, view: ClusterView): Ob
     const out: ObjectRef[] = [];
     for (const [dvt, i] of indexedRecords(vmSpec, ['dataVolumeTemplates'])) {
         const at = `spec.virtualMachine.spec.dataVolumeTemplates[${i}].spec.source`;
-        const pvcNs = str(dvt, ['spec', 'source', 'pvc', 'namespace']) || ns;
-        const pvcName = str(dvt, ['spec', 'source', 'pvc', 'name']);
+        const pvcNs = stringAt(dvt, ['spec', 'source', 'pvc', 'namespace']) || ns;
+        const pvcName = stringAt(dvt, ['spec', 'source', 'pvc', 'name']);
         if (pvcNs === ns && concrete(pvcName)) {
             const pvc = view.get(R.pvcs, ns, pvcName);
             const dv = view.get(R.dataVolumes, ns, pvcName) ? pvcName : pvc ? owningDataVolume(pvc) : undefined;
             if (dv) push(out, R.dataVolumes, ns, dv, `${at}.pvc.name`);
             push(out, R.pvcs, ns, pvcName, `${at}.pvc.name`);
         }
-        const snapNs = str(dvt, ['spec', 'source', 'snapshot', 'namespace']) || ns;
-        const snapName = str(dvt, ['spec', 'source', 'snapshot', 'name']);
+        const snapNs = stringAt(dvt, ['spec', 'source', 'snapshot', 'namespace']) || ns;
+        const snapName = stringAt(dvt, ['spec', 'source', 'snapshot', 'name']);
         if (snapNs === ns && concrete(snapName)) push(out, R.volumeSnapshots, ns, snapName, `${at}.snapshot.name`);
     }
     const templated = templatedNames(vmSpec);
     const shared = records(vmSpec, ['template', 'spec', 'volumes']).filter((v) => {
-        const dv = str(v, ['dataVolume', 'name']);
-        const claim = str(v, ['persistentVolumeClaim', 'claimName']);
+        const dv = stringAt(v, ['dataVolume', 'name']);
+        const claim = stringAt(v, ['persistentVolumeClaim', 'claimName']);
         const name = dv || claim;
         return name !== '' && concrete(name) && !(dv !== '' && templated.has(dv));
     });
@@ -65,7 +65,7 @@ export function templateSourceGraph(template: KubeObject, view: ClusterView): Ob
 /** The controller ownerReference of a VM that is a VirtualMachinePool (kind and API group), if any. */
 export function poolOwner(vm: KubeObject): OwnerReference | undefined {
     return ownerReferencesOf(vm).find(
-        (o) => o.kind === KIND.vmPool && (o.apiVersion ?? '').split('/')[0] === R.vmPools.group && o.controller === true && typeof o.name === 'string' && o.name !== '',
+        (o) => o.kind === KIND.vmPool && apiGroup(o.apiVersion) === R.vmPools.group && o.controller === true && typeof o.name === 'string' && o.name !== '',
     );
 }
 
@@ -90,7 +90,7 @@ function poolTemplateGraph(pool: KubeObject, view: ClusterView): ObjectRef[] {
     const spec = pathGet(vmSpec, ['template', 'spec']);
     if (!isRecord(spec)) return [];
     const templated = templatedNames(vmSpec);
-    const volumes = records(spec, ['volumes']).filter((v) => !templated.has(str(v, ['dataVolume', 'name'])));
+    const volumes = records(spec, ['volumes']).filter((v) => !templated.has(stringAt(v, ['dataVolume', 'name'])));
     return vmiSpecGraph({ ...spec, volumes }, { namespace: namespaceOf(pool), view, field: 'spec.virtualMachineTemplate.spec.template.spec' });
 }
 

@@ -1,6 +1,7 @@
 /**
  * The read-only, synchronous view of the cluster that graph functions consult. The action layer fills
- * it before calling the graph (src/cluster/view.ts: loadView / viewOf), so the graph itself does no I/O.
+ * it before calling the graph (src/cluster/view.ts loadView; tests use test/support/static-cluster.ts viewOf),
+ * so the graph itself does no I/O.
  */
 import type { KubeObject } from '../kube/object';
 import type { GroupResource } from '../kube/resources';

@@ -7,16 +7,14 @@
  * NetworkAttachmentDefinitions. The first three groups keep the Go plugin's order.
  */
 import { LABEL } from '../kube/annotations';
-import { isRecord, nameOf, ownerReferencesOf, type KubeObject } from '../kube/object';
+import { isRecord, nameOf, ownerOfKind, stringAt, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
-import { R } from '../kube/resources';
-import { indexedRecords, isTrue, push, str, withLabel } from './common';
+import { KIND, R } from '../kube/resources';
+import { indexedRecords, isTrue, push, withLabel } from './common';
 import type { ClusterView } from './view';
 
 /** Prefix of the legacy (KubeVirt < 1.4, unlabelled) backend-storage PVC name: persistent-state-for-<vm>. */
 export const BACKEND_PVC_PREFIX = 'persistent-state-for-';
-
-const CDI_GROUP = 'cdi.kubevirt.io';
 
 export interface SpecContext {
     namespace: string;
@@ -32,11 +30,7 @@ export interface SpecContext {
 
 /** The name of the DataVolume that owns a PVC (ownerReference kind DataVolume, group cdi.kubevirt.io), if any. */
 export function owningDataVolume(pvc: KubeObject): string | undefined {
-    for (const owner of ownerReferencesOf(pvc)) {
-        const group = (owner.apiVersion ?? '').split('/')[0];
-        if (owner.kind === 'DataVolume' && group === CDI_GROUP && owner.name) return owner.name;
-    }
-    return undefined;
+    return ownerOfKind(pvc, KIND.dataVolume, R.dataVolumes.group)?.name;
 }
 
 /** PVC claim → the claim, then the DataVolume owning it when the view knows the PVC. */
@@ -52,17 +46,17 @@ function claimRefs(out: ObjectRef[], claimName: string, ctx: SpecContext, field:
 function volumeStorageRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: SpecContext, at: string): boolean {
     const ns = ctx.namespace;
     if (isRecord(volume.dataVolume)) {
-        const name = str(volume, ['dataVolume', 'name']);
+        const name = stringAt(volume, ['dataVolume', 'name']);
         push(out, R.dataVolumes, ns, name, `${at}.dataVolume.name`);
         push(out, R.pvcs, ns, name, `${at}.dataVolume.name`);
         return true;
     }
     if (isRecord(volume.persistentVolumeClaim)) {
-        claimRefs(out, str(volume, ['persistentVolumeClaim', 'claimName']), ctx, `${at}.persistentVolumeClaim.claimName`);
+        claimRefs(out, stringAt(volume, ['persistentVolumeClaim', 'claimName']), ctx, `${at}.persistentVolumeClaim.claimName`);
         return true;
     }
     if (isRecord(volume.memoryDump)) {
-        push(out, R.pvcs, ns, str(volume, ['memoryDump', 'claimName']), `${at}.memoryDump.claimName`);
+        push(out, R.pvcs, ns, stringAt(volume, ['memoryDump', 'claimName']), `${at}.memoryDump.claimName`);
         return true;
     }
     return false;
@@ -73,19 +67,19 @@ function volumeRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: Spec
     if (volumeStorageRefs(out, volume, ctx, at)) return;
     const ns = ctx.namespace;
     if (isRecord(volume.configMap)) {
-        push(out, R.configMaps, ns, str(volume, ['configMap', 'name']), `${at}.configMap.name`);
+        push(out, R.configMaps, ns, stringAt(volume, ['configMap', 'name']), `${at}.configMap.name`);
     } else if (isRecord(volume.secret)) {
-        push(out, R.secrets, ns, str(volume, ['secret', 'secretName']), `${at}.secret.secretName`);
+        push(out, R.secrets, ns, stringAt(volume, ['secret', 'secretName']), `${at}.secret.secretName`);
     } else if (isRecord(volume.serviceAccount)) {
-        push(out, R.serviceAccounts, ns, str(volume, ['serviceAccount', 'serviceAccountName']), `${at}.serviceAccount.serviceAccountName`);
+        push(out, R.serviceAccounts, ns, stringAt(volume, ['serviceAccount', 'serviceAccountName']), `${at}.serviceAccount.serviceAccountName`);
     } else if (isRecord(volume.cloudInitNoCloud) || isRecord(volume.cloudInitConfigDrive)) {
         const source = isRecord(volume.cloudInitNoCloud) ? 'cloudInitNoCloud' : 'cloudInitConfigDrive';
         // The user-data secret reference is serialised as `secretRef`.
-        push(out, R.secrets, ns, str(volume, [source, 'secretRef', 'name']), `${at}.${source}.secretRef.name`);
-        push(out, R.secrets, ns, str(volume, [source, 'networkDataSecretRef', 'name']), `${at}.${source}.networkDataSecretRef.name`);
+        push(out, R.secrets, ns, stringAt(volume, [source, 'secretRef', 'name']), `${at}.${source}.secretRef.name`);
+        push(out, R.secrets, ns, stringAt(volume, [source, 'networkDataSecretRef', 'name']), `${at}.${source}.networkDataSecretRef.name`);
     } else if (isRecord(volume.sysprep)) {
-        push(out, R.configMaps, ns, str(volume, ['sysprep', 'configMap', 'name']), `${at}.sysprep.configMap.name`);
-        push(out, R.secrets, ns, str(volume, ['sysprep', 'secret', 'name']), `${at}.sysprep.secret.name`);
+        push(out, R.configMaps, ns, stringAt(volume, ['sysprep', 'configMap', 'name']), `${at}.sysprep.configMap.name`);
+        push(out, R.secrets, ns, stringAt(volume, ['sysprep', 'secret', 'name']), `${at}.sysprep.secret.name`);
     }
 }
 
@@ -117,8 +111,8 @@ function backendRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
 function credentialRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
     for (const [entry, i] of indexedRecords(spec, ['accessCredentials'])) {
         const at = `${ctx.field}.accessCredentials[${i}]`;
-        push(out, R.secrets, ctx.namespace, str(entry, ['sshPublicKey', 'source', 'secret', 'secretName']), `${at}.sshPublicKey.source.secret.secretName`);
-        push(out, R.secrets, ctx.namespace, str(entry, ['userPassword', 'source', 'secret', 'secretName']), `${at}.userPassword.source.secret.secretName`);
+        push(out, R.secrets, ctx.namespace, stringAt(entry, ['sshPublicKey', 'source', 'secret', 'secretName']), `${at}.sshPublicKey.source.secret.secretName`);
+        push(out, R.secrets, ctx.namespace, stringAt(entry, ['userPassword', 'source', 'secret', 'secretName']), `${at}.userPassword.source.secret.secretName`);
     }
 }
 
@@ -136,7 +130,7 @@ export function nadName(networkName: string, namespace: string): string | undefi
 
 function networkRefs(out: ObjectRef[], spec: unknown, ctx: SpecContext): void {
     for (const [network, i] of indexedRecords(spec, ['networks'])) {
-        const name = nadName(str(network, ['multus', 'networkName']), ctx.namespace);
+        const name = nadName(stringAt(network, ['multus', 'networkName']), ctx.namespace);
         if (name) push(out, R.networkAttachmentDefinitions, ctx.namespace, name, `${ctx.field}.networks[${i}].multus.networkName`);
     }
 }

@@ -16,12 +16,11 @@
  */
 import { errorMessage, PluginError } from '../errors';
 import { itemBlockGraph, podItemBlockGraph, type ClusterView } from '../graph/index';
-import { PLUGIN_PREFIX, type ActionDeps, type ItemBlockActionSpec } from '../kube/action';
-import { isRecord, nameOf, namespaceOf, type KubeObject } from '../kube/object';
+import { PLUGIN_PREFIX, type ActionDeps, type ItemBlockAction } from '../plugin/contract';
+import { describe, isRecord, nameOf, namespaceOf, vmOwner, type KubeObject } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
-import { KIND, loadBackupView, nsName, vmOwner } from '../backup-item-actions/common';
+import { KIND, loadBackupView } from '../backup-item-actions/common';
 
-const BLOCK_KINDS: ReadonlySet<string> = new Set([KIND.vm, KIND.vmi, KIND.vmirs]);
 const CLUSTER_REASONS: ReadonlySet<string> = new Set(['Forbidden', 'Cluster', 'NoCluster']);
 
 /** Computes a block with the namespace view; a malformed item degrades to no related items (see above). */
@@ -29,16 +28,16 @@ async function blockOf(item: KubeObject, { cluster, log }: ActionDeps, graph: (o
     const view = await loadBackupView(cluster, namespaceOf(item));
     try {
         const related = graph(item, view);
-        log.debug(`${item.kind ?? 'item'} ${nsName(item)}: ${related.length} related items`);
+        log.debug(`${describe(item)}: ${related.length} related items`);
         return related;
     } catch (error) {
         if (error instanceof PluginError && CLUSTER_REASONS.has(error.reason)) throw error;
-        log.warn(`Failed to compute the ItemBlock of ${item.kind ?? 'item'} ${nsName(item)}: ${errorMessage(error)}; no related items`);
+        log.warn(`Failed to compute the ItemBlock of ${describe(item)}: ${errorMessage(error)}; no related items`);
         return [];
     }
 }
 
-export const vmItemBlockAction: ItemBlockActionSpec = {
+export const vmItemBlockAction: ItemBlockAction = {
     name: `${PLUGIN_PREFIX}/block-vm-action`,
     appliesTo: {
         includedResources: [
@@ -46,30 +45,34 @@ export const vmItemBlockAction: ItemBlockActionSpec = {
             'virtualmachineinstances.kubevirt.io',
             'virtualmachineinstancereplicasets.kubevirt.io',
         ],
+        // Any API group, as before: the kind decides.
+        kinds: [{ kind: KIND.vm }, { kind: KIND.vmi }, { kind: KIND.vmirs }],
+        otherKinds: 'skip',
     },
     async relatedItems({ item }, { cluster, log }): Promise<ObjectRef[]> {
         const kind = item.kind ?? '';
-        if (!BLOCK_KINDS.has(kind)) {
-            log.debug(`block-vm-action: kind ${kind} has no ItemBlock of its own`);
-            return [];
-        }
         if (!isRecord(item.metadata) || !nameOf(item)) {
             log.warn(`${kind} without metadata.name: no related items`);
             return [];
         }
         if (kind === KIND.vmi && vmOwner(item)) {
-            log.debug(`VMI ${nsName(item)} is owned by a VM; the VM's ItemBlock holds it`);
+            log.debug(`${describe(item, 'VMI')} is owned by a VM; the VM's ItemBlock holds it`);
             return [];
         }
         return blockOf(item, { cluster, log }, itemBlockGraph);
     },
 };
 
-export const podItemBlockAction: ItemBlockActionSpec = {
+export const podItemBlockAction: ItemBlockAction = {
     name: `${PLUGIN_PREFIX}/block-launcher-pod-action`,
-    appliesTo: { includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' },
+    appliesTo: {
+        includedResources: ['pods'],
+        selector: 'kubevirt.io in (virt-launcher, hotplug-disk)',
+        kinds: [{ kind: 'Pod' }],
+        otherKinds: 'skip',
+    },
     async relatedItems({ item }, deps): Promise<ObjectRef[]> {
-        if (item.kind !== 'Pod' || !isRecord(item.metadata) || !nameOf(item)) {
+        if (!isRecord(item.metadata) || !nameOf(item)) {
             deps.log.debug(`block-launcher-pod-action: ${item.kind ?? 'item'} is not a named Pod`);
             return [];
         }

@@ -75,6 +75,7 @@ function describeChar(text: string, at: number): string {
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters inside strings: this finds them
 const PLAIN_STRING_END = /["\\\u0000-\u001f]/g;
 
 class Parser {
@@ -151,6 +152,7 @@ class Parser {
         return this.unexpected('a value');
     }
 
+    // eslint-disable-next-line complexity -- one loop over every JSON token with an explicit stack (no recursion, so depth cannot overflow the call stack); splitting it would cost a call per token
     parse(): unknown {
         const t = this.text;
         const stack: Frame[] = [];
@@ -165,13 +167,12 @@ class Parser {
                 if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
                 const isArray = c === 0x5b;
                 this.pos++;
-                opened = { value: isArray ? [] : (emptyObject() as JsonObject), isArray, key: '', order: undefined, sawIndexKey: false };
+                opened = { value: isArray ? [] : (emptyObject()), isArray, key: '', order: undefined, sawIndexKey: false };
                 this.skipSpace();
                 const close = t.charCodeAt(this.pos);
                 if (close === (isArray ? 0x5d : 0x7d)) {
                     this.pos++;
                     value = opened.value;
-                    opened = undefined;
                 } else {
                     stack.push(opened);
                     if (!isArray) this.key(opened);

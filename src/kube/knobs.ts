@@ -1,9 +1,9 @@
 /**
  * Labels on Backup and Restore objects that switch plugin behaviour. Upstream tests label presence
  * only, so `=false` switched a knob on; here "false" (any case, surrounding space ignored), "0", "no"
- * and "off" mean off, and presence with any other value (including empty) means on.
+ * and "off" mean off, and presence with any other value (including empty) means on. The labels are
+ * read once per call by src/plugin/options.ts, which alone uses these helpers.
  */
-import { labelsOf, type KubeObject } from './object';
 
 export const KNOB = {
     metadataBackup: 'velero.kubevirt.io/metadataBackup',
@@ -17,14 +17,12 @@ export const KNOB = {
 const OFF = new Set(['false', '0', 'no', 'off']);
 
 /** A boolean knob: absent → false; "false"/"0"/"no"/"off" → false; anything else → true. */
-export function knobEnabled(owner: KubeObject, key: string): boolean {
-    const labels = labelsOf(owner);
+export function knobEnabled(labels: Readonly<Record<string, string>>, key: string): boolean {
     if (!(key in labels)) return false;
     return !OFF.has(String(labels[key]).trim().toLowerCase());
 }
 
 /** A valued knob: the label's value, or undefined when absent. */
-export function knobValue(owner: KubeObject, key: string): string | undefined {
-    const labels = labelsOf(owner);
+export function knobValue(labels: Readonly<Record<string, string>>, key: string): string | undefined {
     return key in labels ? String(labels[key]) : undefined;
 }

@@ -1,8 +1,11 @@
 /**
- * The untyped Kubernetes object the actions work on. Items stay untyped (no field is ever dropped);
- * typed views from @kubevirt-ui-ext/kubevirt-api are used only to read them (src/kube/models.ts).
+ * The untyped Kubernetes object the actions work on, and the small readers every layer shares. Items stay
+ * untyped (no field is ever dropped) and are untrusted: every reader here tolerates a missing or
+ * mistyped field. Where an action needs the shape of a KubeVirt or CDI field, it names a type of
+ * @kubevirt-ui-ext/kubevirt-api (type-only imports, nothing of it is bundled) to read it.
  */
 import { describeItem, type ItemRef } from '../errors';
+import { KIND, R } from './resources';
 
 export interface OwnerReference {
     apiVersion?: string;
@@ -46,12 +49,12 @@ export function namespaceOf(obj: KubeObject): string {
 
 export function labelsOf(obj: KubeObject): Record<string, string> {
     const labels = obj.metadata?.labels;
-    return isRecord(labels) ? (labels as Record<string, string>) : {};
+    return isRecord(labels) ? (labels) : {};
 }
 
 export function annotationsOf(obj: KubeObject): Record<string, string> {
     const annotations = obj.metadata?.annotations;
-    return isRecord(annotations) ? (annotations as Record<string, string>) : {};
+    return isRecord(annotations) ? (annotations) : {};
 }
 
 /** The item's owner references, each holding only the fields that have the declared types (items are untrusted). */
@@ -69,12 +72,38 @@ export function ownerReferencesOf(obj: KubeObject): OwnerReference[] {
     });
 }
 
-export function refOf(obj: KubeObject): ItemRef {
-    return { kind: obj.kind, namespace: namespaceOf(obj), name: nameOf(obj) };
+/**
+ * The API group of an apiVersion: "kubevirt.io" of "kubevirt.io/v1", "" for the core group ("v1") and
+ * for a missing apiVersion.
+ */
+export function apiGroup(apiVersion: string | undefined): string {
+    const v = apiVersion ?? '';
+    const slash = v.indexOf('/');
+    return slash < 0 ? '' : v.slice(0, slash);
 }
 
-export function describe(obj: KubeObject): string {
-    return describeItem(refOf(obj));
+/** The first owner reference of this kind and API group that names its owner, if any. */
+export function ownerOfKind(obj: KubeObject, kind: string, group: string): OwnerReference | undefined {
+    return ownerReferencesOf(obj).find((o) => o.kind === kind && apiGroup(o.apiVersion) === group && typeof o.name === 'string' && o.name !== '');
+}
+
+/**
+ * The VirtualMachine owning an object (a VMI): an owner reference of kind VirtualMachine, API group
+ * kubevirt.io, with a non-empty name. Any other owner (another group's VirtualMachine, a nameless
+ * reference) is not a KubeVirt VM.
+ */
+export function vmOwner(obj: KubeObject): OwnerReference | undefined {
+    return ownerOfKind(obj, KIND.vm, R.vms.group);
+}
+
+/** The object as the item of a PluginError or a message (describeItem); `kind` replaces its kind word ("VM"). */
+export function refOf(obj: KubeObject, kind: string | undefined = obj.kind): ItemRef {
+    return { kind, namespace: namespaceOf(obj), name: nameOf(obj) };
+}
+
+/** The one way to name an object in a message: "VirtualMachine ns/name" (describeItem); `kind` replaces its kind word ("VM"). */
+export function describe(obj: KubeObject, kind: string | undefined = obj.kind): string {
+    return describeItem(refOf(obj, kind));
 }
 
 /** Sets (or with undefined, removes) a label, creating metadata.labels as needed. Mutates obj. */
@@ -89,7 +118,7 @@ export function setAnnotation(obj: KubeObject, key: string, value: string | unde
 
 function setMetaMapEntry(obj: KubeObject, field: 'labels' | 'annotations', key: string, value: string | undefined): void {
     obj.metadata ??= {};
-    const current = isRecord(obj.metadata[field]) ? (obj.metadata[field] as Record<string, string>) : undefined;
+    const current = isRecord(obj.metadata[field]) ? (obj.metadata[field]) : undefined;
     if (value === undefined) {
         if (!current || !(key in current)) return;
         delete current[key];
@@ -114,9 +143,10 @@ export function pathGet(value: unknown, path: readonly (string | number)[]): unk
     return current;
 }
 
-export function stringAt(value: unknown, path: readonly (string | number)[]): string | undefined {
+/** The string at `path`, or '' when it is absent or not a string. */
+export function stringAt(value: unknown, path: readonly (string | number)[]): string {
     const found = pathGet(value, path);
-    return typeof found === 'string' ? found : undefined;
+    return typeof found === 'string' ? found : '';
 }
 
 export function arrayAt(value: unknown, path: readonly (string | number)[]): unknown[] {

@@ -1,7 +1,8 @@
 /**
  * Group-resources the plugin reads or names, and the reference type the graph emits. An ObjectRef is
  * what Velero calls a ResourceIdentifier: plural lower-case resource, "" for the core group, "" for the
- * namespace of cluster-scoped objects.
+ * namespace of cluster-scoped objects. It is the plugin's one reference type; src/protocol's
+ * ResourceIdentifier is the wire form, which src/plugin fills with wireRef().
  */
 
 /** Kinds of the objects the plugin handles. */
@@ -24,6 +25,9 @@ export interface GroupResource {
     version: string;
     namespaced: boolean;
 }
+
+/** A group and a plural resource, without version or scope: Velero's GroupResource. */
+export type GroupResourceName = Pick<GroupResource, 'group' | 'resource'>;
 
 export interface ObjectRef {
     group: string;
@@ -71,8 +75,19 @@ export function ref(resource: GroupResource, namespace: string, name: string, fi
 }
 
 /** "persistentvolumeclaims" or "datavolumes.cdi.kubevirt.io": Velero's GroupResource.String(). */
-export function groupResourceString(resource: { group: string; resource: string }): string {
+export function groupResourceString(resource: GroupResourceName): string {
     return resource.group ? `${resource.resource}.${resource.group}` : resource.resource;
+}
+
+/** The inverse of groupResourceString: the resource up to the first '.', the group after it. */
+export function parseGroupResource(text: string): GroupResourceName {
+    const dot = text.indexOf('.');
+    return dot < 0 ? { group: '', resource: text } : { group: text.slice(dot + 1), resource: text.slice(0, dot) };
+}
+
+/** The reference as Velero receives it: the four fields of its ResourceIdentifier, without `field`. */
+export function wireRef(r: ObjectRef): ObjectRef {
+    return { group: r.group, resource: r.resource, namespace: r.namespace, name: r.name };
 }
 
 export function refKey(r: ObjectRef): string {

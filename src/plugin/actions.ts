@@ -22,9 +22,12 @@ import { vmRestoreAction } from '../restore-item-actions/vm';
 import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { volumeSnapshotRestoreAction } from '../restore-item-actions/volumesnapshot';
 import { backupDeclaration, itemBlockDeclaration, restoreDeclaration, type ClusterProvider } from './adapter';
+import type { Env } from './options';
 
 export interface Wiring {
     log: Logger;
+    /** The environment the options of each call read (VELERO_NAMESPACE): process.env in src/main.ts. */
+    env: Env;
     /** Overrides the process-wide cluster reader (tests). */
     cluster?: ClusterProvider;
     /** Velero's --kubeconfig / --kubecontext, when it passed them. */
@@ -58,7 +61,7 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
             vmTemplateRequestRestoreAction,
             vmPoolRestoreAction,
         ].map((spec) =>
-            restoreDeclaration(spec, cluster),
+            restoreDeclaration(spec, cluster, wiring.env),
         ),
         itemBlockDeclaration(vmItemBlockAction, cluster),
         itemBlockDeclaration(podItemBlockAction, cluster),

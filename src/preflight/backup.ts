@@ -14,7 +14,7 @@
 import { dataVolumeBackupAction } from '../backup-item-actions/datavolume';
 import { vmItemBlockAction, podItemBlockAction } from '../item-block-actions/itemblock';
 import { assessConsistency } from '../backup-item-actions/consistency';
-import { loadBackupView, vmOwner } from '../backup-item-actions/common';
+import { loadBackupView } from '../backup-item-actions/common';
 import { excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../backup-item-actions/inclusion';
 import { vmBackupAction } from '../backup-item-actions/vm';
 import { vmiBackupAction } from '../backup-item-actions/vmi';
@@ -23,13 +23,14 @@ import type { ClusterReader } from '../cluster/reader';
 import { errorMessage, toPluginError } from '../errors';
 import type { ClusterView } from '../graph/index';
 import { LABEL } from '../kube/annotations';
-import type { BackupActionSpec } from '../kube/action';
-import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, vmOwner, type KubeObject } from '../kube/object';
+import { groupResourceString, R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup } from '../kube/velero';
+import { runBackupAction, runItemBlockAction } from '../plugin/adapter';
+import type { BackupAction } from '../plugin/contract';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type BackupSubject, type Finding } from './report';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 
 export interface BackupPreflightResult {
     namespaces: string[];
@@ -69,9 +70,9 @@ interface Run {
 }
 
 /** Runs one backup action core; the error it would return to Velero, with the item named as Velero logs it. */
-async function runAction(spec: BackupActionSpec, item: KubeObject, run: Run): Promise<{ additional: ObjectRef[]; error?: string; warnings: string[] }> {
+async function runAction(spec: BackupAction, item: KubeObject, run: Run): Promise<{ additional: ObjectRef[]; error?: string; warnings: string[] }> {
     try {
-        const out = await spec.execute({ item, backup: run.backup }, { cluster: run.cluster, log: run.captured.log });
+        const out = await runBackupAction(spec, item, run.backup, { cluster: run.cluster, log: run.captured.log });
         return { additional: out.additionalItems, warnings: run.captured.take() };
     } catch (error) {
         return { additional: [], error: toPluginError(error, refOf(item)).message, warnings: run.captured.take() };
@@ -90,7 +91,7 @@ async function vmInclusion(vm: KubeObject, run: Run, view: ClusterView): Promise
         const pods = view.list(R.pods, namespaceOf(vm)).filter((p) => typeof uid === 'string' && labelsOf(p)[LABEL.createdBy] === uid);
         for (const pod of pods) {
             if (!listedItemInBackup(backup, R.pods, pod)) continue;
-            const related = await podItemBlockAction.relatedItems({ item: pod, backup }, { cluster: run.cluster, log: run.captured.log });
+            const related = await runItemBlockAction(podItemBlockAction, pod, backup, { cluster: run.cluster, log: run.captured.log });
             if (related.some((r) => r.resource === 'virtualmachines' && r.name === nameOf(vm))) {
                 return { included: true, why: `not matched by the label selector, but its launcher pod ${nameOf(pod)} is, and the pod's ItemBlock brings the VM` };
             }
@@ -102,7 +103,7 @@ async function vmInclusion(vm: KubeObject, run: Run, view: ClusterView): Promise
 /** The actions' own consistency log line: the report carries the consistency as a field instead. */
 const CONSISTENCY_LINE = /: backup will only be crash-consistent: /;
 
-const ACTIONS_BY_RESOURCE: ReadonlyMap<string, BackupActionSpec> = new Map([
+const ACTIONS_BY_RESOURCE: ReadonlyMap<string, BackupAction> = new Map([
     ['virtualmachineinstances.kubevirt.io', vmiBackupAction],
     ['datavolumes.cdi.kubevirt.io', dataVolumeBackupAction],
 ]);
@@ -130,7 +131,7 @@ async function travel(start: ObjectRef[], run: Run, view: ClusterView, subject: 
         if (seen.has(key)) continue;
         seen.add(key);
         const resource = resourceOf(ref);
-        const base = { resource: refResource(ref), namespace: ref.namespace, name: ref.name };
+        const base = { resource: groupResourceString(ref), namespace: ref.namespace, name: ref.name };
         if (!resourceInBackup(run.backup, resource)) {
             subject.related.push({ ...base, status: 'filtered', note: "the backup's resource filters exclude it" });
             continue;
@@ -231,7 +232,7 @@ async function assessVm(vm: KubeObject, run: Run, view: ClusterView): Promise<Ba
         subject.refusals.push(out.error);
     }
     // Related items of the VM's ItemBlock are backed up too (fetched by name, selectors not applied).
-    const related = await vmItemBlockAction.relatedItems({ item: vm, backup: run.backup }, { cluster: run.cluster, log: run.captured.log });
+    const related = await runItemBlockAction(vmItemBlockAction, vm, run.backup, { cluster: run.cluster, log: run.captured.log });
     run.captured.take();
     await travel([...out.additional, ...related], run, view, subject, new Set([`virtualmachines.kubevirt.io/${ns}/${nameOf(vm)}`]));
     if (!out.error) {
@@ -255,7 +256,7 @@ async function assessStandaloneVmi(vmi: KubeObject, run: Run, view: ClusterView)
     }
     if (!subject.included) return subject;
     // The VMI is an item like any other: travel() runs its action and follows what it adds.
-    const related = await vmItemBlockAction.relatedItems({ item: vmi, backup: run.backup }, { cluster: run.cluster, log: run.captured.log });
+    const related = await runItemBlockAction(vmItemBlockAction, vmi, run.backup, { cluster: run.cluster, log: run.captured.log });
     run.captured.take();
     const self = { group: 'kubevirt.io', resource: 'virtualmachineinstances', namespace: ns, name: nameOf(vmi) };
     await travel([self, ...related], run, view, subject, new Set());

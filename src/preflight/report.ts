@@ -121,8 +121,6 @@ export interface Summary {
     text: string;
 }
 
-export type Report = BackupReport | RestoreReport;
-
 export function finding(severity: Severity, code: string, message: string): Finding {
     return { severity, code, message };
 }

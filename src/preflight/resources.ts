@@ -2,7 +2,7 @@
  * Resources only the preflight reads (the actions never do), and the mapping from the references the
  * graph emits back to readable resources.
  */
-import { R, type GroupResource, type ObjectRef } from '../kube/resources';
+import { R, type GroupResource, type GroupResourceName } from '../kube/resources';
 
 export const PR = {
     namespaces: { group: '', resource: 'namespaces', version: 'v1', namespaced: false },
@@ -16,11 +16,6 @@ const KNOWN: ReadonlyMap<string, GroupResource> = new Map(
 );
 
 /** The readable resource of a reference; an unknown one is assumed namespaced when the ref has a namespace. */
-export function resourceOf(ref: { group: string; resource: string; namespace?: string }): GroupResource {
+export function resourceOf(ref: GroupResourceName & { namespace?: string }): GroupResource {
     return KNOWN.get(`${ref.resource}.${ref.group}`) ?? { group: ref.group, resource: ref.resource, version: 'v1', namespaced: (ref.namespace ?? '') !== '' };
-}
-
-/** A reference as a resource key "persistentvolumeclaims" / "datavolumes.cdi.kubevirt.io". */
-export function refResource(ref: ObjectRef): string {
-    return ref.group ? `${ref.resource}.${ref.group}` : ref.resource;
 }

@@ -15,26 +15,28 @@ import { matchesBackupSelectors, resourceInBackup } from '../backup-item-actions
 import type { ClusterReader } from '../cluster/reader';
 import { getThroughList } from '../cluster/view';
 import { errorMessage, toPluginError } from '../errors';
-import type { RestoreActionSpec } from '../kube/action';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
-import { R, refKey, type ObjectRef } from '../kube/resources';
+import { groupResourceString, parseGroupResource, R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
+import { runRestoreAction as runCore } from '../plugin/adapter';
+import type { RestoreAction } from '../plugin/contract';
+import { parseRestoreOptions, type Env, type RestoreOptions } from '../plugin/options';
 import { nadName } from '../graph/index';
-import { applyIdentityPolicy, identityPolicyOf, type IdentityChange } from '../restore-item-actions/identity';
-import { namespaceMappingOf, targetNamespace } from '../restore-item-actions/namespacemap';
+import { applyIdentityPolicy, type IdentityChange } from '../restore-item-actions/identity';
+import { targetNamespace } from '../restore-item-actions/namespacemap';
 import { dataVolumeRestoreAction } from '../restore-item-actions/datavolume';
 import { nadRestoreAction } from '../restore-item-actions/nad';
 import { podRestoreAction } from '../restore-item-actions/pod';
 import { pvcRestoreAction } from '../restore-item-actions/pvc';
-import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap, veleroNamespace } from '../restore-item-actions/storageclass';
-import { runStrategyOf, vmRestoreAction } from '../restore-item-actions/vm';
+import { dataVolumeStorageClassFields, dataVolumeTemplateStorageClassFields, loadStorageClassMap } from '../restore-item-actions/storageclass';
+import { vmRestoreAction } from '../restore-item-actions/vm';
 import { vmiRestoreAction } from '../restore-item-actions/vmi';
 import { captureLog, type CapturedLog } from './capture';
 import { finding, type Finding, type IdentityVerdict, type RestoreSubject } from './report';
 import { namespaceSelected } from './backup';
-import { PR, refResource, resourceOf } from './resources';
+import { PR, resourceOf } from './resources';
 import type { BackupContents } from './tarball';
 
 const VM_RESOURCE = 'virtualmachines.kubevirt.io';
@@ -50,32 +52,29 @@ interface Run {
     contents: BackupContents;
     cluster: ClusterReader;
     captured: CapturedLog;
-    env: NodeJS.ProcessEnv;
+    env: Env;
+    /** The Restore's options, parsed once as the adapter parses them for each call. */
+    options: RestoreOptions;
 }
 
 /** The Restore's filters through the shapes the backup filters share with it (same field names). */
 function asFilter(restore: Restore): Backup {
-    return restore as Backup;
+    return restore;
 }
 
 /** Velero's restore filters for one item of the backup: namespace, resource, labels. Undefined when it is restored. */
 function filteredOut(run: Run, resource: string, namespace: string, item: KubeObject, selectors: boolean): string | undefined {
     const filter = asFilter(run.restore);
     if (namespace !== '' && !namespaceSelected(filter, namespace)) return "the restore's namespace filters exclude its namespace";
-    if (!resourceInBackup(filter, resourceOf(parseResource(resource)))) return "the restore's resource filters exclude it";
+    if (!resourceInBackup(filter, resourceOf(parseGroupResource(resource)))) return "the restore's resource filters exclude it";
     if (selectors && !matchesBackupSelectors(filter, item)) return "the restore's label selector does not match its labels";
     return undefined;
 }
 
-function parseResource(resource: string): { group: string; resource: string } {
-    const dot = resource.indexOf('.');
-    return dot < 0 ? { group: '', resource } : { group: resource.slice(dot + 1), resource: resource.slice(0, dot) };
-}
-
-async function runRestoreAction(spec: RestoreActionSpec, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
+async function runRestoreAction(spec: RestoreAction, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
     try {
-        const out = await spec.execute({ item, itemFromBackup: item, restore: run.restore }, { cluster: run.cluster, log: run.captured.log });
-        return { item: out.item ?? item, additional: out.additionalItems, skip: out.skipRestore, warnings: run.captured.take() };
+        const out = await runCore(spec, item, run.restore, () => item, run.env, { cluster: run.cluster, log: run.captured.log });
+        return { item: out.item, additional: out.additionalItems, skip: out.skipRestore, warnings: run.captured.take() };
     } catch (error) {
         return { item, additional: [], skip: false, error: toPluginError(error, refOf(item)).message, warnings: run.captured.take() };
     }
@@ -84,7 +83,7 @@ async function runRestoreAction(spec: RestoreActionSpec, item: KubeObject, run: 
 const LAUNCHER_SELECTOR_VALUES = new Set(['virt-launcher', 'hotplug-disk']);
 
 /** The plugin's restore action for an item of the backup, as Velero picks it (resource and AppliesTo selector). */
-function actionFor(resource: string, item: KubeObject): RestoreActionSpec | undefined {
+function actionFor(resource: string, item: KubeObject): RestoreAction | undefined {
     switch (resource) {
         case 'persistentvolumeclaims':
             return pvcRestoreAction;
@@ -101,7 +100,7 @@ function actionFor(resource: string, item: KubeObject): RestoreActionSpec | unde
 
 /** Does the target cluster already hold this object? */
 async function existsInTarget(run: Run, resource: string, namespace: string, name: string): Promise<boolean> {
-    const gr = resourceOf({ ...parseResource(resource), namespace });
+    const gr = resourceOf({ ...parseGroupResource(resource), namespace });
     return (await getThroughList(run.cluster, gr, namespace, name)) !== undefined;
 }
 
@@ -111,8 +110,8 @@ async function related(refs: readonly ObjectRef[], subject: RestoreSubject, run:
     for (const ref of refs) {
         if (seen.has(refKey(ref))) continue;
         seen.add(refKey(ref));
-        const resource = refResource(ref);
-        const target = targetNamespace(namespaceMappingOf(run.restore), ref.namespace);
+        const resource = groupResourceString(ref);
+        const target = targetNamespace(run.options.namespaceMapping, ref.namespace);
         const base = { resource, namespace: target, name: ref.name };
         const item = run.contents.get(resource, ref.namespace, ref.name);
         if (!item) {
@@ -211,8 +210,8 @@ async function storageClassFindings(checks: readonly StorageCheck[], subject: Re
 async function pvcStorageChecks(subject: RestoreSubject, run: Run): Promise<StorageCheck[]> {
     const pvcs = subject.related.filter((r) => r.status === 'restored' && r.resource === 'persistentvolumeclaims');
     if (pvcs.length === 0) return [];
-    const map = await loadStorageClassMap(run.cluster, veleroNamespace(run.env));
-    const reverse = new Map([...namespaceMappingOf(run.restore)].map(([a, b]) => [b, a]));
+    const map = await loadStorageClassMap(run.cluster, run.options.veleroNamespace);
+    const reverse = new Map([...run.options.namespaceMapping].map(([a, b]) => [b, a]));
     const out: StorageCheck[] = [];
     for (const r of pvcs) {
         const item = run.contents.get(r.resource, reverse.get(r.namespace) ?? r.namespace, r.name);
@@ -246,7 +245,7 @@ async function networkFindings(spec: unknown, subject: RestoreSubject, run: Run)
  * never reads the source: then a missing source is only a warning.
  */
 async function sourceFindings(dvSpec: unknown, where: string, prePopulated: boolean, subject: RestoreSubject, run: Run): Promise<void> {
-    const sources: [string, { group: string; resource: string; version: string; namespaced: boolean }, unknown][] = [
+    const sources: [string, GroupResource, unknown][] = [
         ['sourceRef', PR.dataSources, pathGet(dvSpec, ['sourceRef'])],
         ['source.pvc', R.pvcs, pathGet(dvSpec, ['source', 'pvc'])],
         ['source.snapshot', R.volumeSnapshots, pathGet(dvSpec, ['source', 'snapshot'])],
@@ -267,7 +266,21 @@ async function sourceFindings(dvSpec: unknown, where: string, prePopulated: bool
     }
 }
 
-async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms | typeof R.vmis, run: Run): Promise<boolean> {
+/** The storage classes the DataVolumes restored with the subject name (after the change-storage-class ConfigMap). */
+function dataVolumeStorageChecks(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject): StorageCheck[] {
+    return [...restoredDvs].flatMap(([name, dv]) =>
+        dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })),
+    );
+}
+
+/** The cross-namespace sources of the DataVolumes restored with the subject; prePopulated ones never read theirs. */
+async function dataVolumeSourceFindings(restoredDvs: ReadonlyMap<string, KubeObject>, subject: RestoreSubject, run: Run): Promise<void> {
+    for (const [name, dv] of restoredDvs) {
+        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
+    }
+}
+
+async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms  , run: Run): Promise<boolean> {
     if (!(await run.cluster.get(resource, subject.targetNamespace, subject.name))) return false;
     subject.restored = false;
     subject.reason = `${subject.kind} ${subject.targetNamespace}/${subject.name} already exists in the target: Velero keeps it and does not restore this one`;
@@ -290,9 +303,9 @@ function identityFindings(subject: RestoreSubject): void {
 async function restoreVerdict(
     subject: RestoreSubject,
     resourceName: string,
-    resource: typeof R.vms | typeof R.vmis,
+    resource: typeof R.vms  ,
     item: KubeObject,
-    action: RestoreActionSpec,
+    action: RestoreAction,
     run: Run,
 ): Promise<Awaited<ReturnType<typeof runRestoreAction>> | undefined> {
     const filtered = filteredOut(run, resourceName, subject.namespace, item, true);
@@ -319,12 +332,12 @@ async function restoreVerdict(
     return out;
 }
 
-async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
-    const mapping = namespaceMappingOf(run.restore);
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachine',
+/** A subject not (yet) restored, in its namespace and the one --namespace-mappings maps it to. */
+function newSubject(kind: RestoreSubject['kind'], entry: { namespace: string; name: string }, run: Run): RestoreSubject {
+    return {
+        kind,
         namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
+        targetNamespace: targetNamespace(run.options.namespaceMapping, entry.namespace),
         name: entry.name,
         restored: false,
         reason: '',
@@ -333,6 +346,10 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         related: [],
         findings: [],
     };
+}
+
+async function assessVm(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject> {
+    const subject = newSubject('VirtualMachine', entry, run);
     const vm = run.contents.get(VM_RESOURCE, entry.namespace, entry.name);
     if (!vm) {
         subject.reason = 'the item in the backup is not a JSON object';
@@ -346,9 +363,7 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
     subject.identity = await identityVerdicts(pathGet(vm, ['spec', 'template', 'spec']), pathGet(out.item, ['spec', 'template', 'spec']), 'spec.template.spec', subject, run);
     identityFindings(subject);
     const checks: StorageCheck[] = dataVolumeTemplateStorageClassFields(out.item.spec).map((f) => ({ field: `VM ${f.field}`, storageClass: f.value }));
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    checks.push(...dataVolumeStorageChecks(restoredDvs, subject));
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(pathGet(out.item, ['spec', 'template', 'spec']), subject, run);
@@ -358,29 +373,14 @@ async function assessVm(entry: { namespace: string; name: string }, run: Run): P
         const prePopulated = restoredDv !== undefined && ANN.prePopulated in (restoredDv.metadata?.annotations ?? {});
         await sourceFindings(pathGet(t, ['spec']), `spec.dataVolumeTemplates[${i}].spec`, prePopulated, subject, run);
     }
-    for (const [name, dv] of restoredDvs) {
-        const prePopulated = ANN.prePopulated in (dv.metadata?.annotations ?? {});
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, prePopulated, subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 
 async function assessVmi(entry: { namespace: string; name: string }, run: Run): Promise<RestoreSubject | undefined> {
     const vmi = run.contents.get(VMI_RESOURCE, entry.namespace, entry.name);
     if (!vmi || pathGet(vmi, ['metadata', 'annotations', ANN.isOwned]) === 'true') return undefined; // restore-vmi-action skips owned VMIs; their VM is the subject
-    const mapping = namespaceMappingOf(run.restore);
-    const subject: RestoreSubject = {
-        kind: 'VirtualMachineInstance',
-        namespace: entry.namespace,
-        targetNamespace: targetNamespace(mapping, entry.namespace),
-        name: entry.name,
-        restored: false,
-        reason: '',
-        refusals: [],
-        identity: [],
-        related: [],
-        findings: [],
-    };
+    const subject = newSubject('VirtualMachineInstance', entry, run);
     if (Array.isArray(vmi.metadata?.ownerReferences) && vmi.metadata.ownerReferences.length > 0) return undefined;
     const out = await restoreVerdict(subject, VMI_RESOURCE, R.vmis, vmi, vmiRestoreAction, run);
     if (!out) return subject;
@@ -388,23 +388,18 @@ async function assessVmi(entry: { namespace: string; name: string }, run: Run): 
     await related(out.additional, subject, run, restoredDvs);
     subject.identity = await identityVerdicts(vmi.spec, out.item.spec, 'spec', subject, run);
     identityFindings(subject);
-    const checks: StorageCheck[] = [];
-    for (const [name, dv] of restoredDvs) {
-        checks.push(...dataVolumeStorageClassFields(pathGet(dv, ['spec']), 'spec').map((f) => ({ field: `DataVolume ${subject.targetNamespace}/${name} ${f.field}`, storageClass: f.value })));
-    }
+    const checks = dataVolumeStorageChecks(restoredDvs, subject);
     checks.push(...(await pvcStorageChecks(subject, run)));
     await storageClassFindings(checks, subject, run);
     await networkFindings(out.item.spec, subject, run);
-    for (const [name, dv] of restoredDvs) {
-        await sourceFindings(pathGet(dv, ['spec']), `DataVolume ${name} spec`, ANN.prePopulated in (dv.metadata?.annotations ?? {}), subject, run);
-    }
+    await dataVolumeSourceFindings(restoredDvs, subject, run);
     return subject;
 }
 
 /** Problems of the Restore itself that every VM shares (the actions fail each VM with them). */
-function restoreFindings(restore: Restore): Finding[] {
+function restoreFindings(options: RestoreOptions): Finding[] {
     const out: Finding[] = [];
-    for (const check of [() => runStrategyOf(restore), () => identityPolicyOf(restore)]) {
+    for (const check of [() => options.runStrategy, () => options.identityPolicy]) {
         try {
             check();
         } catch (error) {
@@ -414,9 +409,10 @@ function restoreFindings(restore: Restore): Finding[] {
     return out;
 }
 
-export async function preflightRestore(restore: Restore, contents: BackupContents, cluster: ClusterReader, env: NodeJS.ProcessEnv = process.env): Promise<RestorePreflightResult> {
-    const run: Run = { restore, contents, cluster, captured: captureLog(), env };
-    const findings = restoreFindings(restore);
+export async function preflightRestore(restore: Restore, contents: BackupContents, cluster: ClusterReader, env: Env = process.env): Promise<RestorePreflightResult> {
+    const options = parseRestoreOptions(restore, env);
+    const run: Run = { restore, contents, cluster, captured: captureLog(), env, options };
+    const findings = restoreFindings(options);
     for (const path of contents.rejected) findings.push(finding('warning', 'UnsafeTarEntry', `tar entry ignored: ${path}`));
     const subjects: RestoreSubject[] = [];
     for (const entry of contents.list(VM_RESOURCE)) {

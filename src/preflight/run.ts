@@ -12,7 +12,7 @@ import { formatRequestStats, RequestCounter } from '../cluster/stats';
 import { parsePreflightArgs, UsageError, type CommonOptions, type PreflightCommand } from '../cli/preflight';
 import { errorMessage, PluginError } from '../errors';
 import { Logger, parseLevel } from '../logging/logger';
-import { veleroNamespace } from '../restore-item-actions/storageclass';
+import { veleroNamespace } from '../plugin/options';
 import { preflightBackup } from './backup';
 import { backupQuestions, missingPermissions, restoreQuestions } from './permissions';
 import { renderBackup, renderRestore, summarizeBackup, summarizeRestore } from './render';
@@ -48,6 +48,7 @@ async function permissions(options: CommonOptions, reviewer: PreflightIo['review
     }
 }
 
+// eslint-disable-next-line complexity -- the command's whole flow in order (arguments, access, run, render, exit code); each branch is one outcome the CLI tests name
 export async function runPreflight(argv: readonly string[], io: PreflightIo): Promise<number> {
     let command: PreflightCommand;
     try {

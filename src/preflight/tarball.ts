@@ -88,6 +88,7 @@ export function safePath(raw: string): string | undefined {
 }
 
 /** Regular files of an uncompressed tar stream: path → bytes. Unsafe paths are reported in `rejected`. */
+// eslint-disable-next-line complexity -- one header at a time, each unsafe case (path, link, size, count) rejected where it is read
 export function untarSafe(tar: Buffer, limits: TarballLimits = DEFAULT_LIMITS): { files: Map<string, Buffer>; rejected: string[] } {
     const files = new Map<string, Buffer>();
     const rejected: string[] = [];
@@ -185,7 +186,7 @@ export class BackupContents {
             } catch {
                 value = undefined;
             }
-            this.parsed.set(entry.path, isRecord(value) ? (value as KubeObject) : undefined);
+            this.parsed.set(entry.path, isRecord(value) ? (value) : undefined);
         }
         return this.parsed.get(entry.path);
     }

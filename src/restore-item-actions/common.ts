@@ -4,11 +4,13 @@
 import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { decodeRefs, hasPersistentState, type ClusterView } from '../graph/index';
-import { stringifyLossless } from '../kube/json';
-import { annotationsOf, labelsOf, nameOf, namespaceOf, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { deepClone } from '../kube/json';
+import { annotationsOf, describe, labelsOf, nameOf, namespaceOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
 import { R, type ObjectRef } from '../kube/resources';
 import { ANN, LABEL } from '../kube/annotations';
 import type { Logger } from '../logging/logger';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
+import { logRewrites, rewriteDataVolumeTemplates, rewriteNetworks } from './namespacemap';
 
 /**
  * The view a restore graph needs: the only cluster read of a restore graph is the backend-storage
@@ -40,15 +42,10 @@ export async function restoreAdditionalItems(
     return compute(await restoreGraphView(deps.cluster, namespaceOf(item), vmiSpec));
 }
 
-/** True when `copy` differs from `original` (both lossless JSON values). */
-export function changed(original: KubeObject, copy: KubeObject): boolean {
-    return stringifyLossless(original) !== stringifyLossless(copy);
-}
-
 /**
- * Restores or removes the `velero.kubevirt.io/pvc-uid` label the backup actions set (§3.8): with the
- * `originalAnnotation` (a value the user had set before the backup), the label gets that value back
- * and the annotation goes; without it, the label goes. Mutates `obj`.
+ * Restores or removes the `velero.kubevirt.io/pvc-uid` label the backup actions set on PVCs and
+ * VolumeSnapshots: with the `originalAnnotation` (a value the user had set before the backup), the label
+ * gets that value back and the annotation goes; without it, the label goes. Mutates `obj`.
  */
 export function restorePvcUidLabel(obj: KubeObject, originalAnnotation: string): void {
     if (!(LABEL.pvcUid in labelsOf(obj))) return;
@@ -59,4 +56,40 @@ export function restorePvcUidLabel(obj: KubeObject, originalAnnotation: string):
     } else {
         setLabel(obj, LABEL.pvcUid, undefined);
     }
+}
+
+/** A restore action for an object that embeds a VM spec (VirtualMachineTemplate, VirtualMachinePool). */
+export interface EmbeddedVmActionSpec {
+    /** The action's name after the plugin prefix. */
+    action: string;
+    resource: string;
+    /** Where the embedded VM spec is ("spec", "virtualMachine", "spec"). */
+    vmSpecPath: readonly string[];
+    /** The restore graph computed now, for a backup that carries no recording. */
+    graph(item: KubeObject, view: ClusterView): ObjectRef[];
+}
+
+/**
+ * The skeleton the VirtualMachineTemplate and VirtualMachinePool restore actions share: the embedded
+ * VM's dataVolumeTemplates sources and multus networks follow the namespace mapping, as for a VM, and
+ * the recorded restore graph comes back first as additional items. No cluster read for the graph
+ * (no persistent-state lookup): without a recording, the VMs and their state PVCs are unknown anyway.
+ */
+export function embeddedVmRestoreAction(spec: EmbeddedVmActionSpec): RestoreAction {
+    const prefix = spec.vmSpecPath.join('.');
+    return {
+        name: `${PLUGIN_PREFIX}/${spec.action}`,
+        appliesTo: { includedResources: [spec.resource] },
+        async execute({ item, options }, deps) {
+            const mapping = options.namespaceMapping;
+            const out = deepClone(item);
+            const vmSpec = pathGet(out, spec.vmSpecPath);
+            logRewrites(deps.log, describe(item), [
+                ...rewriteDataVolumeTemplates(vmSpec, mapping, prefix),
+                ...rewriteNetworks(pathGet(vmSpec, ['template', 'spec']), mapping, `${prefix}.template.spec`),
+            ]);
+            const additionalItems = await restoreAdditionalItems(item, out, (view) => spec.graph(item, view), undefined, deps);
+            return { item: out, additionalItems, skipRestore: false };
+        },
+    };
 }

@@ -4,24 +4,22 @@
  * prePopulated annotation set at backup is left alone, so CDI adopts the restored PVC instead of
  * importing again. No additional items: the VM and VMI restore graphs already name each DataVolume's PVC.
  */
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { deepClone } from '../kube/json';
 import { describe, pathGet } from '../kube/object';
-import { changed } from './common';
-import { logRewrites, namespaceMappingOf, rewriteDataVolumeSpec } from './namespacemap';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
+import { logRewrites, rewriteDataVolumeSpec } from './namespacemap';
 import { dataVolumeStorageClassFields, remapStorageClasses } from './storageclass';
 
-export const dataVolumeRestoreAction: RestoreActionSpec = {
+export const dataVolumeRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-datavolume-action`,
     appliesTo: { includedResources: ['datavolumes.cdi.kubevirt.io'] },
-    async execute({ item, restore }, deps) {
-        deps.log.info('Executing DataVolumeRestoreItemAction');
-        const mapping = namespaceMappingOf(restore);
+    async execute({ item, options }, deps) {
+        const mapping = options.namespaceMapping;
         const dv = deepClone(item);
         const what = describe(item);
         const spec = pathGet(dv, ['spec']);
-        await remapStorageClasses(dataVolumeStorageClassFields(spec, 'spec'), deps.cluster, deps.log, what);
+        await remapStorageClasses(dataVolumeStorageClassFields(spec, 'spec'), deps.cluster, deps.log, what, options.veleroNamespace);
         logRewrites(deps.log, what, rewriteDataVolumeSpec(spec, mapping, 'spec'));
-        return { ...(changed(item, dv) ? { item: dv } : {}), additionalItems: [], skipRestore: false };
+        return { item: dv, additionalItems: [], skipRestore: false };
     },
 };

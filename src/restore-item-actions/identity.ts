@@ -12,68 +12,19 @@
  *   velero.kubevirt.io/identity-policy=auto        change a MAC, UUID or serial only where another VM
  *                                                  or VMI in the target cluster already uses it
  *   velero.kubevirt.io/identity-policy=keep        never change identity (contradicts the three above)
- * Boolean knobs follow knobEnabled(): "false", "0", "no", "off" mean off.
+ * Boolean knobs follow knobEnabled(): "false", "0", "no", "off" mean off. The labels are parsed
+ * once per call by src/plugin/options.ts (parseIdentityPolicy).
  *
  * The same code serves a VM (its spec.template.spec) and a standalone VMI (its spec), and always
- * mutates the item that is returned to Velero (the Go plugin changed a copy on the VMI path, §8.1).
+ * mutates the item that is returned to Velero (the Go plugin applied the VMI's changes to a copy and
+ * returned the original).
  */
 import { randomUUID } from 'node:crypto';
 import type { V1Firmware, V1Interface } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
-import { describeItem, PluginError } from '../errors';
-import type { ActionDeps } from '../kube/action';
-import { KNOB, knobEnabled, knobValue } from '../kube/knobs';
-import { arrayAt, isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
+import type { ActionDeps } from '../plugin/contract';
+import type { IdentityPolicy } from '../plugin/options';
+import { arrayAt, describe, isRecord, nameOf, namespaceOf, pathGet, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
-import type { Restore } from '../kube/velero';
-
-export const IDENTITY_POLICIES = ['auto', 'keep'] as const;
-export type IdentityPolicyName = (typeof IDENTITY_POLICIES)[number];
-
-export interface IdentityPolicy {
-    clearMacAddress: boolean;
-    newFirmwareUuid: boolean;
-    newSerial: boolean;
-    /** identity-policy=auto: change only values another VM or VMI of the cluster already uses. */
-    auto: boolean;
-}
-
-/**
- * Reads the identity knobs of a Restore. A malformed identity-policy value, or identity-policy=keep
- * together with a knob that changes identity, is a configuration error.
- */
-export function identityPolicyOf(restore: Restore): IdentityPolicy {
-    const policy: IdentityPolicy = {
-        clearMacAddress: knobEnabled(restore, KNOB.clearMacAddress),
-        newFirmwareUuid: knobEnabled(restore, KNOB.generateNewFirmwareUUID),
-        newSerial: knobEnabled(restore, KNOB.generateNewSerial),
-        auto: false,
-    };
-    const raw = knobValue(restore, KNOB.identityPolicy);
-    if (raw === undefined) return policy;
-    const value = raw.trim().toLowerCase();
-    if (!(IDENTITY_POLICIES as readonly string[]).includes(value)) {
-        throw new PluginError(
-            'InvalidConfig',
-            `Restore label ${KNOB.identityPolicy} has invalid value "${raw}": allowed values are ${IDENTITY_POLICIES.join(', ')}`,
-        );
-    }
-    if (value === 'keep') {
-        const contradicting = [
-            policy.clearMacAddress ? KNOB.clearMacAddress : undefined,
-            policy.newFirmwareUuid ? KNOB.generateNewFirmwareUUID : undefined,
-            policy.newSerial ? KNOB.generateNewSerial : undefined,
-        ].filter((k): k is NonNullable<typeof k> => k !== undefined);
-        if (contradicting.length > 0) {
-            throw new PluginError(
-                'InvalidConfig',
-                `Restore label ${KNOB.identityPolicy}=keep contradicts ${contradicting.join(', ')}: remove one of them or set it to "false"`,
-            );
-        }
-        return policy;
-    }
-    policy.auto = true;
-    return policy;
-}
 
 export function identityPolicyIsNoop(policy: IdentityPolicy): boolean {
     return !policy.clearMacAddress && !policy.newFirmwareUuid && !policy.newSerial && !policy.auto;
@@ -145,11 +96,11 @@ async function usedIdentities(subject: IdentitySubject, deps: ActionDeps): Promi
     const isSelf = (o: KubeObject): boolean => namespaceOf(o) === subject.targetNamespace && nameOf(o) === subject.name;
     for (const vm of await deps.cluster.list(R.vms, '')) {
         if (isSelf(vm)) continue;
-        collectFromVmiSpec(used, pathGet(vm, ['spec', 'template', 'spec']), describeItem({ kind: 'VirtualMachine', namespace: namespaceOf(vm), name: nameOf(vm) }));
+        collectFromVmiSpec(used, pathGet(vm, ['spec', 'template', 'spec']), describe(vm, 'VirtualMachine'));
     }
     for (const vmi of await deps.cluster.list(R.vmis, '')) {
         if (isSelf(vmi)) continue;
-        const owner = describeItem({ kind: 'VirtualMachineInstance', namespace: namespaceOf(vmi), name: nameOf(vmi) });
+        const owner = describe(vmi, 'VirtualMachineInstance');
         collectFromVmiSpec(used, vmi.spec, owner);
         for (const iface of arrayAt(vmi.status, ['interfaces'])) remember(used.macs, pathGet(iface, ['mac']), owner, normaliseMac);
     }
@@ -193,14 +144,14 @@ export async function applyIdentityPolicy(subject: IdentitySubject, policy: Iden
     if (policy.newFirmwareUuid) {
         deps.log.info('Generate new firmware UUID');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? (firmware[FIRMWARE_UUID] as string) : '';
+        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? (firmware[FIRMWARE_UUID]) : '';
         firmware[FIRMWARE_UUID] = randomUUID();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from, to: firmware[FIRMWARE_UUID] as string, reason: 'knob' });
     }
     if (policy.newSerial) {
         deps.log.info('Generate new firmware serial');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? (firmware[FIRMWARE_SERIAL] as string) : '';
+        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? (firmware[FIRMWARE_SERIAL]) : '';
         firmware[FIRMWARE_SERIAL] = newSerial();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from, to: firmware[FIRMWARE_SERIAL] as string, reason: 'knob' });
     }
@@ -243,21 +194,21 @@ async function applyAuto(
         changes.push({ field, from: mac, to: undefined, reason: 'collision', usedBy: owner });
     }
     if (hasUuid) {
-        const owner = used.uuids.get((uuid as string).trim().toLowerCase());
+        const owner = used.uuids.get((uuid).trim().toLowerCase());
         if (owner !== undefined) {
             const to = randomUUID();
             firmwareOf(spec)[FIRMWARE_UUID] = to;
-            report(`${firmwarePath}.${FIRMWARE_UUID}`, uuid as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid as string, to, reason: 'collision', usedBy: owner });
+            report(`${firmwarePath}.${FIRMWARE_UUID}`, uuid, owner, `set it to ${to}`);
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from: uuid, to, reason: 'collision', usedBy: owner });
         }
     }
     if (hasSerial) {
-        const owner = used.serials.get(serial as string);
+        const owner = used.serials.get(serial);
         if (owner !== undefined) {
             const to = newSerial();
             firmwareOf(spec)[FIRMWARE_SERIAL] = to;
-            report(`${firmwarePath}.${FIRMWARE_SERIAL}`, serial as string, owner, `set it to ${to}`);
-            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial as string, to, reason: 'collision', usedBy: owner });
+            report(`${firmwarePath}.${FIRMWARE_SERIAL}`, serial, owner, `set it to ${to}`);
+            changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from: serial, to, reason: 'collision', usedBy: owner });
         }
     }
     return changes;

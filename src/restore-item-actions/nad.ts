@@ -13,10 +13,9 @@
  *  - a config that is not JSON is kept with a warning instead of failing the restore of the NAD.
  * The config text is never logged: a CNI config may carry credentials.
  */
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { deepClone } from '../kube/json';
 import { describe, namespaceOf, pathGet } from '../kube/object';
-import { namespaceMappingOf } from './namespacemap';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
 
 /** The CNI config key that names the NetworkAttachmentDefinition as "<namespace>/<name>". */
 export const NAD_NAME_KEY = 'netAttachDefName';
@@ -104,14 +103,13 @@ export function rewriteNadConfig(config: string, from: string, to: string): Conf
     return { config: out, from: edits.map((e) => e.from), to: edits.map((e) => e.to) };
 }
 
-export const nadRestoreAction: RestoreActionSpec = {
+export const nadRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-nad-action`,
     appliesTo: { includedResources: ['network-attachment-definitions.k8s.cni.cncf.io'] },
-    async execute({ item, restore }, deps) {
-        deps.log.info('Executing NADRestoreItemAction');
-        const unchanged = { additionalItems: [], skipRestore: false };
+    async execute({ item, options }, deps) {
+        const unchanged = { item, additionalItems: [], skipRestore: false };
         const namespace = namespaceOf(item);
-        const target = namespaceMappingOf(restore).get(namespace);
+        const target = options.namespaceMapping.get(namespace);
         const config = pathGet(item, ['spec', 'config']);
         if (target === undefined || typeof config !== 'string' || config === '') return unchanged;
 

@@ -10,20 +10,7 @@ import type { V1MultusNetwork } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import type { V1beta1DataVolumeSourceRef } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
 import type { Logger } from '../logging/logger';
 import { arrayAt, isRecord, pathGet } from '../kube/object';
-import type { Restore } from '../kube/velero';
-
-export type NamespaceMapping = ReadonlyMap<string, string>;
-
-/** restore.spec.namespaceMapping as a map, without identity entries (A→A) and empty targets. */
-export function namespaceMappingOf(restore: Restore): NamespaceMapping {
-    const raw = restore.spec?.namespaceMapping;
-    const out = new Map<string, string>();
-    if (!isRecord(raw)) return out;
-    for (const [from, to] of Object.entries(raw)) {
-        if (typeof to === 'string' && to !== '' && from !== '' && to !== from) out.set(from, to);
-    }
-    return out;
-}
+import type { NamespaceMapping } from '../plugin/options';
 
 /** The namespace an object of `namespace` lands in after Velero's mapping. */
 export function targetNamespace(mapping: NamespaceMapping, namespace: string): string {

@@ -6,26 +6,11 @@
  * is there (restore-vm-action skips them): see docs/decisions/009-vm-pools.md.
  */
 import { poolRestoreGraph } from '../graph/index';
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { describe, pathGet } from '../kube/object';
-import { changed, restoreAdditionalItems } from './common';
-import { logRewrites, namespaceMappingOf, rewriteDataVolumeTemplates, rewriteNetworks } from './namespacemap';
+import { embeddedVmRestoreAction } from './common';
 
-export const vmPoolRestoreAction: RestoreActionSpec = {
-    name: `${PLUGIN_PREFIX}/restore-virtualmachinepool-action`,
-    appliesTo: { includedResources: ['virtualmachinepools.pool.kubevirt.io'] },
-    async execute({ item, restore }, deps) {
-        deps.log.info('Executing VirtualMachinePoolRestoreItemAction');
-        const mapping = namespaceMappingOf(restore);
-        const out = deepClone(item);
-        const vmSpec = pathGet(out, ['spec', 'virtualMachineTemplate', 'spec']);
-        logRewrites(deps.log, describe(item), [
-            ...rewriteDataVolumeTemplates(vmSpec, mapping, 'spec.virtualMachineTemplate.spec'),
-            ...rewriteNetworks(pathGet(vmSpec, ['template', 'spec']), mapping, 'spec.virtualMachineTemplate.spec.template.spec'),
-        ]);
-        // No cluster read: without a recording, the VMs (and so their state PVCs) are unknown anyway.
-        const additionalItems = await restoreAdditionalItems(item, out, (view) => poolRestoreGraph(item, view), undefined, deps);
-        return { ...(changed(item, out) ? { item: out } : {}), additionalItems, skipRestore: false };
-    },
-};
+export const vmPoolRestoreAction = embeddedVmRestoreAction({
+    action: 'restore-virtualmachinepool-action',
+    resource: 'virtualmachinepools.pool.kubevirt.io',
+    vmSpecPath: ['spec', 'virtualMachineTemplate', 'spec'],
+    graph: poolRestoreGraph,
+});

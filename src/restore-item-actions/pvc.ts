@@ -1,8 +1,8 @@
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { ANN } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { annotationsOf, nameOf, namespaceOf } from '../kube/object';
-import { changed, restorePvcUidLabel } from './common';
+import { annotationsOf } from '../kube/object';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
+import { restorePvcUidLabel } from './common';
 
 /**
  * PVCs: a PVC whose DataVolume had not finished at backup time (annotation
@@ -11,17 +11,15 @@ import { changed, restorePvcUidLabel } from './common';
  * that the prePopulated DataVolume adopts the PVC. Storage classes of PVCs are Velero's own
  * change-storage-class action's business (see storageclass.ts).
  */
-export const pvcRestoreAction: RestoreActionSpec = {
+export const pvcRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-pvc-action`,
     appliesTo: { includedResources: ['persistentvolumeclaims'] },
-    async execute({ item }, deps) {
-        deps.log.info('Executing PVCRestoreItemAction');
-        deps.log.info(`handling PVC ${namespaceOf(item)}/${nameOf(item)}`);
+    async execute({ item }) {
         if (ANN.inProgress in annotationsOf(item)) {
-            return { additionalItems: [], skipRestore: true };
+            return { item, additionalItems: [], skipRestore: true };
         }
         const pvc = deepClone(item);
         restorePvcUidLabel(pvc, ANN.originalPvcUid);
-        return { ...(changed(item, pvc) ? { item: pvc } : {}), additionalItems: [], skipRestore: false };
+        return { item: pvc, additionalItems: [], skipRestore: false };
     },
 };

@@ -13,7 +13,8 @@
  * names it in the VM). Rewriting it twice would be harmless but redundant.
  *
  * The ConfigMap is read only when an item actually names a storage class, through the cached
- * cluster reader (one LIST of ConfigMaps in the Velero namespace per process).
+ * cluster reader (one LIST of ConfigMaps in the Velero namespace per process). The namespace is an
+ * option of the call (RestoreOptions.veleroNamespace, from VELERO_NAMESPACE).
  */
 import type { V1beta1DataVolumeSpec } from '@kubevirt-ui-ext/kubevirt-api/containerized-data-importer';
 import type { ClusterReader } from '../cluster/reader';
@@ -28,12 +29,6 @@ export const CHANGE_STORAGE_CLASS_LABELS = {
 } as const;
 export const CHANGE_STORAGE_CLASS_KIND = 'RestoreItemAction';
 export const CHANGE_STORAGE_CLASS_SELECTOR = `${CHANGE_STORAGE_CLASS_LABELS.pluginConfig},${CHANGE_STORAGE_CLASS_LABELS.changeStorageClass}=${CHANGE_STORAGE_CLASS_KIND}`;
-
-/** The namespace Velero runs in: VELERO_NAMESPACE (set in Velero's pod), else "velero". */
-export function veleroNamespace(env: NodeJS.ProcessEnv = process.env): string {
-    const value = env['VELERO_NAMESPACE']?.trim();
-    return value ? value : 'velero';
-}
 
 /** The old→new map of one change-storage-class ConfigMap. */
 export interface StorageClassMap {
@@ -110,10 +105,10 @@ export async function remapStorageClasses(
     cluster: ClusterReader,
     log: Logger,
     what: string,
-    env: NodeJS.ProcessEnv = process.env,
+    veleroNamespace: string,
 ): Promise<number> {
     if (fields.length === 0) return 0;
-    const map = await loadStorageClassMap(cluster, veleroNamespace(env));
+    const map = await loadStorageClassMap(cluster, veleroNamespace);
     if (!map) return 0;
     let changed = 0;
     for (const f of fields) {

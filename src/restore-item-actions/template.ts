@@ -12,30 +12,18 @@
  * template it created is an object of its own and is restored from the backup like any other.
  */
 import { templateSourceGraph } from '../graph/index';
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
-import { deepClone } from '../kube/json';
-import { describe, pathGet } from '../kube/object';
-import { changed, restoreAdditionalItems } from './common';
-import { logRewrites, namespaceMappingOf, rewriteDataVolumeTemplates, rewriteNetworks } from './namespacemap';
+import { describe } from '../kube/object';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
+import { embeddedVmRestoreAction } from './common';
 
-export const vmTemplateRestoreAction: RestoreActionSpec = {
-    name: `${PLUGIN_PREFIX}/restore-virtualmachinetemplate-action`,
-    appliesTo: { includedResources: ['virtualmachinetemplates.template.kubevirt.io'] },
-    async execute({ item, restore }, deps) {
-        deps.log.info('Executing VirtualMachineTemplateRestoreItemAction');
-        const mapping = namespaceMappingOf(restore);
-        const out = deepClone(item);
-        const vmSpec = pathGet(out, ['spec', 'virtualMachine', 'spec']);
-        logRewrites(deps.log, describe(item), [
-            ...rewriteDataVolumeTemplates(vmSpec, mapping, 'spec.virtualMachine.spec'),
-            ...rewriteNetworks(pathGet(vmSpec, ['template', 'spec']), mapping, 'spec.virtualMachine.spec.template.spec'),
-        ]);
-        const additionalItems = await restoreAdditionalItems(item, out, (view) => templateSourceGraph(item, view), undefined, deps);
-        return { ...(changed(item, out) ? { item: out } : {}), additionalItems, skipRestore: false };
-    },
-};
+export const vmTemplateRestoreAction = embeddedVmRestoreAction({
+    action: 'restore-virtualmachinetemplate-action',
+    resource: 'virtualmachinetemplates.template.kubevirt.io',
+    vmSpecPath: ['spec', 'virtualMachine', 'spec'],
+    graph: templateSourceGraph,
+});
 
-export const vmTemplateRequestRestoreAction: RestoreActionSpec = {
+export const vmTemplateRequestRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-virtualmachinetemplaterequest-action`,
     appliesTo: { includedResources: ['virtualmachinetemplaterequests.template.kubevirt.io'] },
     async execute({ item }, deps) {
@@ -43,6 +31,6 @@ export const vmTemplateRequestRestoreAction: RestoreActionSpec = {
             `Skipping ${describe(item)}: a template request runs once, and restoring it would make the template controller ` +
                 'snapshot the VM and create the template again; the VirtualMachineTemplate it created is restored from the backup on its own',
         );
-        return { additionalItems: [], skipRestore: true };
+        return { item, additionalItems: [], skipRestore: true };
     },
 };

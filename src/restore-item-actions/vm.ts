@@ -8,43 +8,18 @@
 import type { V1VirtualMachineSpec } from '@kubevirt-ui-ext/kubevirt-api/kubevirt';
 import { PluginError } from '../errors';
 import { poolOwner, vmRestoreGraph } from '../graph/index';
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { KNOB, knobValue } from '../kube/knobs';
 import { describe, isRecord, nameOf, namespaceOf, pathGet, setLabel, type KubeObject } from '../kube/object';
 import { R } from '../kube/resources';
-import type { Restore } from '../kube/velero';
-import type { ActionDeps } from '../kube/action';
-import { changed, restoreAdditionalItems } from './common';
-import { applyIdentityPolicy, identityPolicyOf } from './identity';
-import { logRewrites, namespaceMappingOf, rewriteDataVolumeTemplates, rewriteNetworks, targetNamespace } from './namespacemap';
+import { PLUGIN_PREFIX, type ActionDeps, type RestoreAction } from '../plugin/contract';
+import { restoreAdditionalItems } from './common';
+import { applyIdentityPolicy } from './identity';
+import { logRewrites, rewriteDataVolumeTemplates, rewriteNetworks, targetNamespace } from './namespacemap';
 import { dataVolumeTemplateStorageClassFields, remapStorageClasses } from './storageclass';
-
-/**
- * KubeVirt's run strategies, as documented on VirtualMachineSpec.runStrategy in
- * @kubevirt-ui-ext/kubevirt-api 1.7.0 (dist/kubevirt/index.d.ts, V1VirtualMachineSpec): "Always",
- * "Halted", "Manual", "RerunOnFailure", "Once". KubeVirt ≥ 1.7 also knows "WaitAsReceiver", the target
- * side of a decentralised live migration behind a feature gate; a restored VM in that state would wait
- * for a migration that never comes, so it is not accepted here.
- */
-export const RUN_STRATEGIES = ['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once'] as const;
 
 const RUN_STRATEGY: keyof V1VirtualMachineSpec = 'runStrategy';
 const RUNNING: keyof V1VirtualMachineSpec = 'running';
-
-/** The restore-run-strategy label of the Restore: undefined when absent; an invalid value is a configuration error. */
-export function runStrategyOf(restore: Restore): string | undefined {
-    const value = knobValue(restore, KNOB.restoreRunStrategy);
-    if (value === undefined) return undefined;
-    if (!(RUN_STRATEGIES as readonly string[]).includes(value)) {
-        throw new PluginError(
-            'InvalidConfig',
-            `Restore label ${KNOB.restoreRunStrategy} has invalid value "${value}": allowed values are ${RUN_STRATEGIES.join(', ')}`,
-        );
-    }
-    return value;
-}
 
 /** The finalizer a VirtualMachinePool puts on its VMs (kubevirt.io/api pool VirtualMachinePoolControllerFinalizer). */
 export const POOL_FINALIZER = 'pool.kubevirt.io/finalizer';
@@ -94,14 +69,14 @@ function dropPoolOwnership(vm: KubeObject): void {
     }
 }
 
-export const vmRestoreAction: RestoreActionSpec = {
+export const vmRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-vm-action`,
     appliesTo: { includedResources: ['virtualmachines.kubevirt.io'] },
-    async execute({ item, itemFromBackup, restore }, deps) {
-        deps.log.info('Running VMRestorePlugin');
-        const runStrategy = runStrategyOf(restore);
-        const identity = identityPolicyOf(restore);
-        const mapping = namespaceMappingOf(restore);
+    async execute({ item, itemFromBackup, options }, deps) {
+        // Read first, in this order: an invalid label fails the VM before anything else is looked at.
+        const runStrategy = options.runStrategy;
+        const identity = options.identityPolicy;
+        const mapping = options.namespaceMapping;
 
         if (!isRecord(pathGet(item, ['spec', 'template']))) {
             throw new PluginError('InvalidItem', 'cannot restore a VirtualMachine without spec.template');
@@ -112,7 +87,7 @@ export const vmRestoreAction: RestoreActionSpec = {
         }
 
         const pool = await poolDecision(item, itemFromBackup, targetNamespace(mapping, namespaceOf(item)), deps);
-        if (pool === 'skip') return { additionalItems: [], skipRestore: true };
+        if (pool === 'skip') return { item, additionalItems: [], skipRestore: true };
 
         const vm = deepClone(item);
         if (pool === 'standalone') dropPoolOwnership(vm);
@@ -140,7 +115,7 @@ export const vmRestoreAction: RestoreActionSpec = {
             deps,
         );
 
-        await remapStorageClasses(dataVolumeTemplateStorageClassFields(spec), deps.cluster, deps.log, what);
+        await remapStorageClasses(dataVolumeTemplateStorageClassFields(spec), deps.cluster, deps.log, what, options.veleroNamespace);
 
         logRewrites(deps.log, what, [
             ...rewriteNetworks(copyTemplateSpec, mapping, 'spec.template.spec'),
@@ -151,6 +126,6 @@ export const vmRestoreAction: RestoreActionSpec = {
         setLabel(vm, LABEL.vmName, undefined);
 
         const additionalItems = await restoreAdditionalItems(item, vm, (view) => vmRestoreGraph(item, view), templateSpec, deps);
-        return { ...(changed(item, vm) ? { item: vm } : {}), additionalItems, skipRestore: false };
+        return { item: vm, additionalItems, skipRestore: false };
     },
 };

@@ -2,30 +2,29 @@
  * VirtualMachineInstances: a VMI owned by a VM (annotated cdi.kubevirt.io/velero.isOwned=true at backup)
  * is skipped, KubeVirt recreates it from the VM. A standalone VMI loses the labels KubeVirt reserves,
  * gets the identity policy and the namespace-reference rewrites applied to the item that is returned
- * (the Go plugin applied MAC and UUID changes to a copy it then discarded, §8.1), and brings its restore
+ * (the Go plugin applied MAC and UUID changes to a copy it then discarded), and brings its restore
  * graph as additional items.
  */
 import { PluginError } from '../errors';
 import { vmiRestoreGraph } from '../graph/index';
-import { PLUGIN_PREFIX, type RestoreActionSpec } from '../kube/action';
 import { ANN, RESTRICTED_VMI_LABELS } from '../kube/annotations';
 import { deepClone } from '../kube/json';
 import { annotationsOf, describe, isRecord, nameOf, namespaceOf, setLabel } from '../kube/object';
-import { changed, restoreAdditionalItems } from './common';
-import { applyIdentityPolicy, identityPolicyIsNoop, identityPolicyOf } from './identity';
-import { logRewrites, namespaceMappingOf, rewriteNetworks, targetNamespace } from './namespacemap';
+import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
+import { restoreAdditionalItems } from './common';
+import { applyIdentityPolicy, identityPolicyIsNoop } from './identity';
+import { logRewrites, rewriteNetworks, targetNamespace } from './namespacemap';
 
-export const vmiRestoreAction: RestoreActionSpec = {
+export const vmiRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-vmi-action`,
     appliesTo: { includedResources: ['virtualmachineinstances.kubevirt.io'] },
-    async execute({ item, restore }, deps) {
-        deps.log.info('Running VMIRestorePlugin');
+    async execute({ item, options }, deps) {
         if (annotationsOf(item)[ANN.isOwned] === 'true') {
             deps.log.info("VMI is owned by a VM, it doesn't need to be restored");
-            return { additionalItems: [], skipRestore: true };
+            return { item, additionalItems: [], skipRestore: true };
         }
-        const identity = identityPolicyOf(restore);
-        const mapping = namespaceMappingOf(restore);
+        const identity = options.identityPolicy;
+        const mapping = options.namespaceMapping;
         const vmi = deepClone(item);
         const what = describe(item);
         const namespace = namespaceOf(item);
@@ -51,6 +50,6 @@ export const vmiRestoreAction: RestoreActionSpec = {
         }
 
         const additionalItems = await restoreAdditionalItems(item, vmi, (view) => vmiRestoreGraph(item, view), item.spec, deps);
-        return { ...(changed(item, vmi) ? { item: vmi } : {}), additionalItems, skipRestore: false };
+        return { item: vmi, additionalItems, skipRestore: false };
     },
 };

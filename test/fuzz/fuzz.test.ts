@@ -221,6 +221,7 @@ function corrupt(text: string): Buffer {
     return Buffer.concat([bytes, Buffer.from(pick(['x', '}', ',', ' {"a":1}', '\u0000']))]);
 }
 
+// eslint-disable-next-line complexity -- the case generator: one branch per item shape, weighted
 function makeCase(index: number, hugeBudget: { left: number }): Case {
     const action = ACTIONS[index % ACTIONS.length] as (typeof ACTIONS)[number];
     const own = items.filter((o) => action.kinds.includes(o.kind ?? ''));
@@ -341,6 +342,7 @@ it(`${ITEMS} generated items across every action: no crash, no stdout, clear ite
     let next = 0;
     let maxRss = 0;
 
+    // eslint-disable-next-line complexity -- the fuzz worker: one branch per outcome class it counts
     const worker = async (): Promise<void> => {
         while (next < ITEMS) {
             const index = next++;

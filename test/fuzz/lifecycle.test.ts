@@ -65,7 +65,8 @@ describe('the plugin process', () => {
     });
 
     it('answers Shutdown and is gone within 1 s while a 100,000-volume VM is in flight', async () => {
-        plugin = await startPlugin(BINARY, {});
+        // At debug: the adapter's start-of-call line tells when the action has the item.
+        plugin = await startPlugin(BINARY, {}, ['--log-level=debug']);
         const item = bigVm(100_000);
         // Warm the action worker with a small item so the big one starts at once.
         await plugin.call('v2.RestoreItemAction', 'Execute', { plugin: RESTORE_VM, item: bigVm(1), restore: RESTORE, itemFromBackup: bigVm(1) });
@@ -74,7 +75,7 @@ describe('the plugin process', () => {
             .then(() => 'answered', () => 'failed');
         // Wait until the action has started on the item (its first log line), then ask.
         const deadline = Date.now() + 60_000;
-        const started = (): number => plugin!.stderr().split('"@message":"Running VMRestorePlugin"').length - 1;
+        const started = (): number => plugin!.stderr().split('"@message":"Executing restore-vm-action on ').length - 1;
         while (started() < 2 && Date.now() < deadline) {
             await new Promise((r) => setTimeout(r, 5));
         }

@@ -74,10 +74,10 @@ function item(run: BackupRun, resource: string, name: string): KubeObject {
     return o;
 }
 function labels(o: KubeObject): Record<string, string> {
-    return (o.metadata?.labels ?? {}) as Record<string, string>;
+    return (o.metadata?.labels ?? {});
 }
 function annotations(o: KubeObject): Record<string, string> {
-    return (o.metadata?.annotations ?? {}) as Record<string, string>;
+    return (o.metadata?.annotations ?? {});
 }
 /** Only the keys of a map that match a prefix (the plugin's own labels/annotations). */
 function ours(m: Record<string, string>): Record<string, string> {

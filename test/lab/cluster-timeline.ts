@@ -84,6 +84,7 @@ function consistencyOf(obj: KubeObject): VmTimeline['consistency'] {
 }
 
 /** The timelines of every VM and standalone VMI in the backup tarball (sorted by namespace and name). */
+// eslint-disable-next-line complexity -- one pass over the tarball's objects, one branch per kind it reads
 export function vmTimelines(files: ReadonlyMap<string, unknown>, events: readonly FreezerEvent[]): VmTimeline[] {
     const contents = new Map<string, KubeObject>();
     const snaps: { ns: string; obj: KubeObject }[] = [];
@@ -119,7 +120,7 @@ export function vmTimelines(files: ReadonlyMap<string, unknown>, events: readonl
             snapshots.push({
                 pvc,
                 volumeSnapshot: s.obj.metadata?.name ?? '',
-                created: String(s.obj.metadata?.['creationTimestamp'] ?? ''),
+                created: typeof s.obj.metadata?.['creationTimestamp'] === 'string' ? s.obj.metadata['creationTimestamp'] : '',
                 ...(cutAtNs === undefined ? {} : { cutAtNs, cutAt: nsToIso(cutAtNs) }),
                 ...(st?.readyToUse === undefined ? {} : { readyToUse: st.readyToUse }),
                 ...(content === undefined ? {} : { content }),

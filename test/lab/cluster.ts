@@ -15,7 +15,7 @@
  *    Velero and the samples' StorageClass for that driver (WaitForFirstConsumer: restored claims wait for
  *    a consumer; no provisioner runs, docs/decisions/010-lab-controllers.md).
  */
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
 import { parseAllDocuments } from 'yaml';
@@ -205,7 +205,7 @@ export async function startKwok(
                     },
                 ],
             },
-        } as KubeObject,
+        },
     ]);
 
     const kwokArgs = [
@@ -243,7 +243,7 @@ export async function startKwok(
                 labels: { 'kubernetes.io/hostname': KWOK_NODE, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok', 'kubevirt.io/schedulable': 'true' },
             },
             spec: {},
-        } as KubeObject,
+        },
     ]);
     await lab.waitFor(
         async () => {
@@ -298,19 +298,14 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promi
             // bind (with Immediate it waits up to --resource-timeout for a provisioner the lab lacks).
             volumeBindingMode: 'WaitForFirstConsumer',
             allowVolumeExpansion: true,
-        } as KubeObject,
+        },
         {
             apiVersion: 'snapshot.storage.k8s.io/v1',
             kind: 'VolumeSnapshotClass',
             metadata: { name: SNAPSHOT_CLASS, labels: { 'velero.io/csi-volumesnapshot-class': 'true' } },
             driver: CSI_DRIVER,
             deletionPolicy: 'Delete',
-        } as KubeObject,
+        },
     ]);
     return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
-}
-
-/** Appends a marker line to a process log (handy when reading logs of a long-lived shared lab). */
-export function markLog(logDir: string, name: string, text: string): void {
-    appendFileSync(join(logDir, `${name}.log`), `---- ${new Date().toISOString()} ${text}\n`);
 }

@@ -64,6 +64,7 @@ function otherFields(line: string): string {
     return parts.join(' ');
 }
 
+// eslint-disable-next-line complexity -- the demo's script, step by step as the user reads it on stdout
 async function demo(lab: Lab): Promise<void> {
     heading('1. demo namespace (objects as KubeVirt and CDI leave them; no KVM: kwok runs the launcher pods on node01)');
     const [, createMs] = await timed(async () => {
@@ -79,7 +80,7 @@ async function demo(lab: Lab): Promise<void> {
     heading(`2. velero backup create ${BACKUP} --include-namespaces ${NS}${csi ? '' : ' --snapshot-volumes=false'} --wait`);
     const [, backupMs] = await timed(() => lab.velero(['backup', 'create', BACKUP, '--include-namespaces', NS, ...snapFlag, '--wait']));
     const backupObj = await lab.getJson('backups.velero.io', lab.veleroNamespace, BACKUP);
-    const bst = (backupObj?.['status'] ?? {}) as Record<string, unknown>;
+    const bst = (backupObj?.['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number; csiVolumeSnapshotsCompleted?: number; csiVolumeSnapshotsAttempted?: number };
     out(`phase: ${String(bst['phase'] ?? '?')} (${secs(backupMs)}), errors ${String(bst['errors'] ?? 0)}, warnings ${String(bst['warnings'] ?? 0)}`);
     if (csi) out(`  CSI: ${String(bst['csiVolumeSnapshotsCompleted'] ?? 0)} of ${String(bst['csiVolumeSnapshotsAttempted'] ?? 0)} VolumeSnapshots completed`);
     const files = await lab.readBackup(BACKUP);

@@ -9,7 +9,7 @@
  * Every request is recorded with its time, path and what was answered.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 

@@ -30,7 +30,8 @@ import {
     vmRestoreGraph,
     type ClusterView,
 } from '../../src/graph/index';
-import type { ActionDeps } from '../../src/kube/action';
+import { runBackupAction, runItemBlockAction } from '../../src/plugin/adapter';
+import type { ActionDeps } from '../../src/plugin/contract';
 import type { KubeObject } from '../../src/kube/object';
 import { R, refKey, type GroupResource, type ObjectRef } from '../../src/kube/resources';
 import type { Backup } from '../../src/kube/velero';
@@ -46,7 +47,7 @@ const BACKUP: Backup = {
     kind: 'Backup',
     metadata: { name: 'gr-backup', namespace: 'velero' },
     spec: { includedNamespaces: [NS] },
-} as Backup;
+};
 
 /** Plugin log lines go nowhere (they would only clutter the jest output); warnings are kept to read. */
 const logLines: string[] = [];
@@ -275,18 +276,18 @@ describe('request counts of a namespace backup through the actions', () => {
             const deps: ActionDeps = { cluster, log };
             resetRequestStats();
             // Velero's order: pods (and their ItemBlocks) first, then PVCs, then the other API groups.
-            for (const item of items.pods) await podItemBlockAction.relatedItems({ item, backup: BACKUP }, deps);
+            for (const item of items.pods) await runItemBlockAction(podItemBlockAction, item, BACKUP, deps);
             for (const item of items.vms) {
-                await vmItemBlockAction.relatedItems({ item, backup: BACKUP }, deps);
-                await vmBackupAction.execute({ item, backup: BACKUP }, deps);
+                await runItemBlockAction(vmItemBlockAction, item, BACKUP, deps);
+                await runBackupAction(vmBackupAction, item, BACKUP, deps);
             }
-            for (const item of items.vmirs) await vmItemBlockAction.relatedItems({ item, backup: BACKUP }, deps);
+            for (const item of items.vmirs) await runItemBlockAction(vmItemBlockAction, item, BACKUP, deps);
             for (const item of items.vmis) {
-                await vmItemBlockAction.relatedItems({ item, backup: BACKUP }, deps);
-                await vmiBackupAction.execute({ item, backup: BACKUP }, deps);
+                await runItemBlockAction(vmItemBlockAction, item, BACKUP, deps);
+                await runBackupAction(vmiBackupAction, item, BACKUP, deps);
             }
-            for (const item of [...items.dvs, ...items.pvcs]) await dataVolumeBackupAction.execute({ item, backup: BACKUP }, deps);
-            for (const item of items.pvcs) await pvcBackupAction.execute({ item, backup: BACKUP }, deps);
+            for (const item of [...items.dvs, ...items.pvcs]) await runBackupAction(dataVolumeBackupAction, item, BACKUP, deps);
+            for (const item of items.pvcs) await runBackupAction(pvcBackupAction, item, BACKUP, deps);
             const stats = requestStats();
             expect(counts(stats.byKey)).toEqual([
                 `LIST datavolumes.cdi.kubevirt.io ${NS} 1 200x1`,
@@ -311,8 +312,8 @@ describe('request counts of a namespace backup through the actions', () => {
             async (c: KubeCluster): Promise<unknown> => {
                 const pvc = (await lab.getJson('persistentvolumeclaims', NS, 'test-pvc')) as KubeObject;
                 const owners = (pvc.metadata?.ownerReferences ?? []).map((o) => ({ ...o, name: 'gr-missing-dv' }));
-                const out = await dataVolumeBackupAction.execute({ item: { ...pvc, metadata: { ...pvc.metadata, ownerReferences: owners } }, backup: BACKUP }, { cluster: c, log });
-                return out.item === undefined && out.additionalItems.length === 0 ? undefined : out;
+                const out = await runBackupAction(dataVolumeBackupAction, { ...pvc, metadata: { ...pvc.metadata, ownerReferences: owners } }, BACKUP, { cluster: c, log });
+                return out.text === undefined && out.additionalItems.length === 0 ? undefined : out;
             },
         ],
     ])('NotFound of a missing DataVolume is a value through %s, asked once and cached', async (_how, expected, read) => {
@@ -364,7 +365,7 @@ describe('an identity without access to pods', () => {
             'the VM backup action (LIST of launcher pods)',
             async (): Promise<unknown> => {
                 const item = (await lab.getJson('virtualmachines.kubevirt.io', NS, 'test-vm-with-pvc')) as KubeObject;
-                return vmBackupAction.execute({ item, backup: BACKUP }, { cluster, log });
+                return runBackupAction(vmBackupAction, item, BACKUP, { cluster, log });
             },
             forbidden('list', 'pods', 'pods'),
             `LIST pods ${NS} 1 403x1`,

@@ -43,7 +43,7 @@ import {
     stopRegisteredSync,
     unregister,
 } from './proc';
-import { readTarGz, untar } from './tar';
+import { readTarGz } from './tar';
 import {
     apiserverKubeletFlags,
     FreezerRecorder,
@@ -59,7 +59,6 @@ export const REPO = findRepo(__dirname);
 
 declare global {
     /** The lab the jest globalSetup started (read by the globalTeardown in the same process). */
-    // eslint-disable-next-line no-var
     var __KVP_LAB__: Lab | undefined;
 }
 function findRepo(start: string): string {
@@ -527,7 +526,7 @@ export class Lab {
                 metadata: { name: `kvp-lab-${slug}-${role.metadata.name}`.slice(0, 250) },
                 roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role.metadata.name },
                 subjects: [subject],
-            } as KubeObject,
+            },
         ]);
         const path = join(dir, `${slug}.kubeconfig`);
         writeFileSync(
@@ -766,6 +765,7 @@ async function timed<T>(timings: Record<string, number>, step: string, fn: () =>
 }
 
 /** Starts a lab (or connects to the existing cluster named by KVP_LAB_KUBECONFIG). */
+// eslint-disable-next-line complexity -- the lab's start sequence, one step per process, in start order
 export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     const existing = process.env['KVP_LAB_KUBECONFIG'];
     if (existing !== undefined && existing !== '') return connectExisting(existing);
@@ -949,7 +949,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
     } catch (e) {
         state.keep = true;
         await lab.stop();
-        throw new Error(`lab start failed (logs in ${logDir}, work dir kept: ${workDir}): ${(e as Error).message}`);
+        throw new Error(`lab start failed (logs in ${logDir}, work dir kept: ${workDir}): ${(e as Error).message}`, { cause: e });
     }
 }
 
@@ -987,5 +987,5 @@ export function connectLab(stateFile: string = process.env['KVP_LAB_STATE'] ?? S
     return new Lab(JSON.parse(readFileSync(stateFile, 'utf8')) as LabState, false);
 }
 
-/** Exported for tests that need an untar of arbitrary tarballs. */
-export { readTarGz, untar };
+/** Exported for tests that read the backup tarball. */
+export { readTarGz };

@@ -97,6 +97,7 @@ function pluginBehindProxy(kubeconfig: string): string {
     return wrapper;
 }
 
+// eslint-disable-next-line complexity -- one scenario, its checks in the order the outage happens
 it('a 3 s outage in the middle of a 100-VM backup loses only the VMs read during it', async () => {
     const certs = join(lab.workDir, 'certs');
     proxy = await FaultProxy.start({

@@ -215,7 +215,7 @@ async function compareRestore(r: RestoreRun): Promise<void> {
     expect(r.phase).toBe(refusals.length > 0 ? 'PartiallyFailed' : 'Completed');
     for (const s of r.pre.report.subjects) {
         const present = await exists(RESOURCE[s.kind], s.targetNamespace, s.name);
-        const created = (Object.values(r.resourceList).flat() as string[]).includes(`${s.targetNamespace}/${s.name}(created)`);
+        const created = Object.values(r.resourceList).flat().includes(`${s.targetNamespace}/${s.name}(created)`);
         expect({ subject: s.name, restored: s.restored && s.refusals.length === 0 }).toEqual({ subject: s.name, restored: created });
         if (s.restored && s.refusals.length === 0) expect({ subject: s.name, present }).toEqual({ subject: s.name, present: true });
         for (const o of s.related) {

@@ -63,7 +63,7 @@ function vmWithMac(): KubeObject {
     const copy = JSON.parse(JSON.stringify(vm())) as { spec: { template: { spec: { domain: { devices: { interfaces?: Record<string, unknown>[] } } } } } };
     const devices = copy.spec.template.spec.domain.devices;
     devices.interfaces = (devices.interfaces ?? [{ name: 'default', masquerade: {} }]).map((i) => ({ ...i, macAddress: '02:00:00:aa:bb:cc' }));
-    return copy as unknown as KubeObject;
+    return copy;
 }
 
 const POOL_UID = '0f0f0000-0000-4000-8000-000000000001';

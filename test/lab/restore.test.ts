@@ -80,10 +80,10 @@ let files: Map<string, unknown>;
 let before: Inventory;
 
 function labelsOf(o: KubeObject | undefined): Record<string, string> {
-    return (o?.metadata?.labels ?? {}) as Record<string, string>;
+    return (o?.metadata?.labels ?? {});
 }
 function annotationsOf(o: KubeObject | undefined): Record<string, string> {
-    return (o?.metadata?.annotations ?? {}) as Record<string, string>;
+    return (o?.metadata?.annotations ?? {});
 }
 
 /** Phase, errors and warnings of a restore, and error lines of our plugin in its log. */
@@ -199,7 +199,7 @@ const MODES: Mode[] = [
                     provisioner: 'rook-ceph.rbd.csi.ceph.com',
                     reclaimPolicy: 'Delete',
                     volumeBindingMode: 'Immediate',
-                } as KubeObject,
+                },
                 {
                     apiVersion: 'v1',
                     kind: 'ConfigMap',

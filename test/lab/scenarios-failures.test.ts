@@ -143,7 +143,7 @@ const CASES: Case[] = [
                     metadata: { name: 'kvp-lab-unserved-snapclass', labels: { 'velero.io/csi-volumesnapshot-class': 'true' } },
                     driver: UNSERVED_DRIVER,
                     deletionPolicy: 'Delete',
-                } as KubeObject,
+                },
             ]);
         },
         backupArgs: ['--csi-snapshot-timeout=10s'],

@@ -103,11 +103,6 @@ function key(o: KubeObject): string {
     return `${o.kind ?? ''}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 }
 
-function resourceFor(o: KubeObject): string {
-    const group = (o.apiVersion ?? 'v1').includes('/') ? (o.apiVersion ?? '').split('/')[0] : '';
-    return group === '' ? (o.kind ?? '').toLowerCase() : `${(o.kind ?? '').toLowerCase()}.${group}`;
-}
-
 export interface ScenarioOptions {
     /** Skip the status writes (objects as a fresh create leaves them). */
     noStatus?: boolean;
@@ -129,7 +124,7 @@ export async function createVmScenario(
     source: string | KubeObject[],
     opts: ScenarioOptions = {},
 ): Promise<KubeObject[]> {
-    let objs = (typeof source === 'string' ? loadSample(source) : source).map((o) => deepClone(o) as KubeObject);
+    let objs = (typeof source === 'string' ? loadSample(source) : source).map((o) => deepClone<KubeObject>(o));
     const from = sampleNamespace(objs);
     if (namespace !== undefined && from !== undefined && namespace !== from) {
         objs = objs.map((o) => moveNamespace(o, from, namespace) as KubeObject);
@@ -141,6 +136,7 @@ export async function createVmScenario(
     return lab.isExistingCluster ? createReal(lab, objs) : createSimulated(lab, objs, opts);
 }
 
+// eslint-disable-next-line complexity -- what the controllers would do, one branch per kind
 async function createSimulated(lab: Lab, input: KubeObject[], opts: ScenarioOptions): Promise<KubeObject[]> {
     const sampleUids = new Set(input.map((o) => o.metadata?.uid).filter((u): u is string => typeof u === 'string'));
     const uidMap = new Map<string, string>();
@@ -216,7 +212,7 @@ async function createSimulated(lab: Lab, input: KubeObject[], opts: ScenarioOpti
             continue;
         }
         const status = replaceDeep(c.status, uidMap);
-        out.push(await lab.applyStatus({ apiVersion: c.obj.apiVersion, kind: c.obj.kind, metadata: c.obj.metadata, status } as KubeObject));
+        out.push(await lab.applyStatus({ apiVersion: c.obj.apiVersion, kind: c.obj.kind, metadata: c.obj.metadata, status }));
     }
     for (const i of kwokPods) {
         const pod = out[i] as KubeObject;
@@ -291,7 +287,7 @@ async function ensureStorageClass(lab: Lab, pvc: KubeObject, created: { obj: Kub
             reclaimPolicy: 'Delete',
             volumeBindingMode: 'Immediate',
             allowVolumeExpansion: true,
-        } as KubeObject,
+        },
     ]);
     if (stored !== undefined) created.push({ obj: stored });
 }
@@ -325,6 +321,3 @@ export function find(objs: readonly KubeObject[], kind: string, name: string): K
     if (o === undefined) throw new Error(`no ${kind} ${name} among ${objs.map(key).join(', ')}`);
     return o;
 }
-
-/** kubectl resource name (kind.group) of an object, e.g. virtualmachine.kubevirt.io. */
-export { resourceFor };

@@ -1,4 +1,4 @@
-/** Packaging tests: the single executable in a glibc-only root filesystem (needs root for chroot). */
+/** Packaging tests: the single executable in a glibc-only root filesystem (user namespaces, no root needed) and the plugin image. */
 module.exports = {
     rootDir: '../..',
     testEnvironment: 'node',

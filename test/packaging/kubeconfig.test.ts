@@ -5,13 +5,13 @@
  *    that needs the cluster with an error naming the file, and the secret appears neither in the gRPC
  *    error nor anywhere on the plugin's stderr (debug logging on).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { startPlugin } from '../support/plugin-process';
 import { secretForms, writeBadConfigs } from '../unit/cluster/bad-kubeconfigs';
 import { RecordingServer } from '../unit/cluster/pki';
+import { tempDir } from '../support/temp-dir';
 
 const REPO = join(__dirname, '..', '..');
 const BINARY = process.env['KVP_PLUGIN_BINARY'] ?? join(REPO, 'dist', 'kubevirt-velero-plugin');
@@ -40,7 +40,7 @@ describe('the binary reads a plain-http server', () => {
     it('kubectl proxy style: http:// and a token, no TLS settings', async () => {
         const server = await RecordingServer.start();
         try {
-            const file = join(mkdtempSync(join(tmpdir(), 'kvp-kc-e2e-')), 'config');
+            const file = join(tempDir('kvp-kc-e2e-'), 'config');
             writeFileSync(
                 file,
                 stringify({
@@ -61,7 +61,7 @@ describe('the binary reads a plain-http server', () => {
 });
 
 describe('a planted secret never reaches a gRPC error or the stderr of the binary', () => {
-    const cases = writeBadConfigs(mkdtempSync(join(tmpdir(), 'kvp-secrets-e2e-')));
+    const cases = writeBadConfigs(tempDir('kvp-secrets-e2e-'));
     it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, bad) => {
         const { error, stderr } = await backupVm(bad.files.join(':'));
         expect(error).not.toBe('');

@@ -3,6 +3,11 @@
  * libc6 package, no libstdc++, no libgcc_s, no shell, no node), the plugin directory at /plugins as
  * the init container leaves it, Velero's environment, and a non-root user. The binary must print the
  * handshake and answer ListPlugins; without its two libraries it must fail with a clear loader error.
+ *
+ * No root needed: the root filesystem is entered through user namespaces (util-linux unshare), as a
+ * rootless container runtime does. The outer namespace maps the caller to root there, so that /proc and
+ * /dev/null can be bind-mounted into the root filesystem; the inner one maps that root to Velero's uid
+ * and gid and changes the root directory before the plugin starts (which then has no capabilities).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -52,17 +57,27 @@ interface Started {
     kill: () => void;
 }
 
-/** Runs the binary inside the root filesystem: private mount namespace, /proc and /dev/null mounted as a container runtime does. */
+/** The unshare binary (util-linux >= 2.38 for --map-user/--map-group), found once. */
+function unshareBinary(): string {
+    const found = ['/usr/bin/unshare', '/bin/unshare'].find((p) => existsSync(p));
+    if (found === undefined) throw new Error('the packaging tests need util-linux unshare (>= 2.38) at /usr/bin/unshare');
+    return found;
+}
+
+/** Runs the binary inside the root filesystem: user and mount namespaces, /proc and /dev/null bind-mounted as a container runtime does. */
 function runInRootfs(root: string, env: Record<string, string>): Started {
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const [uid, gid] = VELERO_UID.split(':') as [string, string];
+    const unshare = unshareBinary();
     const script = [
         'set -e',
-        `mount -t proc proc "${root}/proc"`,
+        `mount --rbind /proc "${root}/proc"`,
         `touch "${root}/dev/null" && mount --bind /dev/null "${root}/dev/null"`,
-        // The image has no env and no shell: the environment is set outside, chroot execs the plugin directly.
-        `exec env -i ${envArgs.map((a) => `'${a}'`).join(' ')} /usr/sbin/chroot --userspec=${VELERO_UID} "${root}" /plugins/kubevirt-velero-plugin --log-level=info --features= --restore-only`,
+        // The image has no env and no shell: the environment is set outside; the inner unshare maps Velero's
+        // user, changes the root directory and execs the plugin directly.
+        `exec env -i ${envArgs.map((a) => `'${a}'`).join(' ')} ${unshare} --user --map-user=${uid} --map-group=${gid} --root="${root}" /plugins/kubevirt-velero-plugin --log-level=info --features= --restore-only`,
     ].join('\n');
-    const child = spawn('unshare', ['--mount', '--fork', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(unshare, ['--user', '--map-root-user', '--mount', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const handshake = new Promise<string>((resolve, reject) => {

@@ -21,20 +21,13 @@ export function loadYamlObjects(absPath: string): KubeObject[] {
         const value: unknown = doc.toJS();
         if (value === null || value === undefined) continue; // empty document (e.g. trailing ---)
         if (!isRecord(value)) throw new Error(`${absPath}: document is not an object`);
-        out.push(value as KubeObject);
+        out.push(value);
     }
     return out;
 }
 
 function readDocs(relPath: string): KubeObject[] {
     return loadYamlObjects(join(FIXTURES_DIR, relPath));
-}
-
-/** Loads a single-object YAML fixture. Throws when the file holds zero or several objects. */
-export function loadFixture(relPath: string): KubeObject {
-    const docs = readDocs(relPath);
-    if (docs.length !== 1) throw new Error(`fixture ${relPath}: expected exactly one object, found ${docs.length}`);
-    return docs[0] as KubeObject;
 }
 
 /** Loads every object of a (multi-document) YAML fixture, in file order. */

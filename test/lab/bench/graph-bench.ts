@@ -37,7 +37,8 @@ import { defaultConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
 import { formatRequestStats, requestStats, resetRequestStats, type RequestStats } from '../../../src/cluster/stats';
 import { errorMessage } from '../../../src/errors';
-import type { ActionDeps } from '../../../src/kube/action';
+import { runBackupAction, runItemBlockAction } from '../../../src/plugin/adapter';
+import type { ActionDeps } from '../../../src/plugin/contract';
 import type { KubeObject } from '../../../src/kube/object';
 import type { Backup } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
@@ -134,7 +135,7 @@ class Api {
         const parsed = (await this.request('GET', collection)) as { apiVersion?: string; kind?: string; items?: KubeObject[] };
         const kind = (parsed.kind ?? '').replace(/List$/, '');
         // As Velero sends them: with apiVersion and kind.
-        return (parsed.items ?? []).map((i) => ({ apiVersion: parsed.apiVersion, kind, ...i }) as KubeObject);
+        return (parsed.items ?? []).map((i) => ({ apiVersion: parsed.apiVersion, kind, ...i }));
     }
 }
 
@@ -363,7 +364,7 @@ async function createObjects(lab: Lab, api: Api, count: number): Promise<number>
             provisioner: CSI_DRIVER,
             reclaimPolicy: 'Delete',
             volumeBindingMode: 'Immediate',
-        } as KubeObject,
+        },
     ]);
     const names = Array.from({ length: count }, (_v, i) => vmName(i));
     let requests = 0;
@@ -457,7 +458,7 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
         kind: 'Backup',
         metadata: { name: 'bench-graph', namespace: 'velero' },
         spec: { includedNamespaces: [NS], snapshotVolumes: false },
-    } as Backup;
+    };
     const log = new Logger('error', () => undefined);
     const cluster = new KubeCluster({ log, loadConfig: defaultConfigLoader(undefined, { kubeconfig }) });
     const deps: ActionDeps = { cluster, log };
@@ -486,16 +487,16 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
     };
     const block = (item: KubeObject): Step => () =>
         guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await vmItemBlockAction.relatedItems({ item, backup }, deps)).length;
+            report.relatedItems += (await runItemBlockAction(vmItemBlockAction, item, backup, deps)).length;
         });
     const podBlock = (item: KubeObject): Step => () =>
         guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await podItemBlockAction.relatedItems({ item, backup }, deps)).length;
+            report.relatedItems += (await runItemBlockAction(podItemBlockAction, item, backup, deps)).length;
         });
     const act = (action: typeof vmBackupAction, item: KubeObject): Step => () =>
         guard(action.name, item, async () => {
-            const out = await action.execute({ item, backup }, deps);
-            if (out.item) report.changedItems++;
+            const out = await runBackupAction(action, item, backup, deps);
+            if (out.text !== undefined) report.changedItems++;
             report.additionalItems += out.additionalItems.length;
         });
     const steps: Step[] = [];

@@ -122,7 +122,7 @@ export async function createRestoreScenario(lab: Lab): Promise<KubeObject[]> {
             kind: 'NetworkAttachmentDefinition',
             metadata: { name: GOLDEN_NAD, namespace: NS.golden },
             spec: { config: '{"cniVersion": "0.3.1", "name": "golden-net", "type": "bridge", "bridge": "br9", "ipam": {}}' },
-        } as KubeObject,
+        },
     ]);
     const out: KubeObject[] = [];
     for (const [file, renames] of SAMPLES) {

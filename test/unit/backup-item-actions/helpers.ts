@@ -1,17 +1,19 @@
 /** Shared helpers for the backup action tests: a capturing logger, Backup objects, fixture access. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
-import type { BackupActionSpec, BackupOutput } from '../../../src/kube/action';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, type KubeObject } from '../../../src/kube/object';
-import type { GroupResource, ObjectRef } from '../../../src/kube/resources';
+import { wireRef, type GroupResource, type ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
+import { runBackupAction } from '../../../src/plugin/adapter';
+import type { BackupAction } from '../../../src/plugin/contract';
 import { loadFixtures } from '../fixtures';
 
 /** Refs as Velero receives them: the four wire fields, without the internal `field` (src/kube/resources.ts). */
 export function wire(refs: readonly ObjectRef[]): ObjectRef[] {
-    return refs.map((r) => ({ group: r.group, resource: r.resource, namespace: r.namespace, name: r.name }));
+    return refs.map(wireRef);
 }
 
 export interface LogEntry {
@@ -75,23 +77,26 @@ export const forbiddenCluster: ClusterReader = {
 };
 
 export interface RunResult {
-    out: BackupOutput;
+    /** What the adapter answered: `item` only when it sends new bytes (undefined: the request bytes go back). */
+    out: { item?: KubeObject; additionalItems: ObjectRef[] };
     /** The item Velero would store: the returned one, or the input unchanged. */
     item: KubeObject;
     log: CapturedLog;
 }
 
-export async function runBackup(action: BackupActionSpec, item: KubeObject, backup: Backup, objects: readonly KubeObject[] | ClusterReader = []): Promise<RunResult> {
+/** Runs the action through the adapter (src/plugin/adapter.ts runBackupAction) and checks the input was not mutated. */
+export async function runBackup(action: BackupAction, item: KubeObject, backup: Backup, objects: readonly KubeObject[] | ClusterReader = []): Promise<RunResult> {
     const log = captureLog();
     const cluster = Array.isArray(objects) ? new StaticCluster(objects as KubeObject[]) : (objects as ClusterReader);
     const before = JSON.stringify(item);
-    const out = await action.execute({ item, backup }, { cluster, log: log.log });
+    const answer = await runBackupAction(action, item, backup, { cluster, log: log.log });
     if (JSON.stringify(item) !== before) throw new Error('the action mutated its input item');
+    const out = answer.text === undefined ? { additionalItems: answer.additionalItems } : { item: answer.item, additionalItems: answer.additionalItems };
     return { out, item: out.item ?? item, log };
 }
 
 /** Runs the action expecting a PluginError; returns "reason: detail". */
-export async function refusal(action: BackupActionSpec, item: KubeObject, backup: Backup, objects: readonly KubeObject[] | ClusterReader = []): Promise<string> {
+export async function refusal(action: BackupAction, item: KubeObject, backup: Backup, objects: readonly KubeObject[] | ClusterReader = []): Promise<string> {
     try {
         await runBackup(action, item, backup, objects);
     } catch (error) {

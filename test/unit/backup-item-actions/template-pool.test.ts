@@ -4,6 +4,7 @@ import { ANN } from '../../../src/kube/annotations';
 import { annotationsOf } from '../../../src/kube/object';
 import { groupResourceString, type ObjectRef } from '../../../src/kube/resources';
 import { find, makeBackup, refusal, runBackup, setPath, world } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 const keys = (refs: readonly ObjectRef[]): string[] => refs.map((r) => `${groupResourceString(r)}/${r.namespace}/${r.name}`);
 const objects = () => world('templates-pools.yaml');
@@ -11,7 +12,7 @@ const objects = () => world('templates-pools.yaml');
 describe('VirtualMachineTemplate backup action', () => {
     it('is registered for group-qualified templates', () => {
         expect(vmTemplateBackupAction.name).toBe('kubevirt-velero-plugin/backup-virtualmachinetemplate-action');
-        expect(vmTemplateBackupAction.appliesTo).toEqual({ includedResources: ['virtualmachinetemplates.template.kubevirt.io'] });
+        expect(selectorOf(vmTemplateBackupAction.appliesTo)).toEqual({ includedResources: ['virtualmachinetemplates.template.kubevirt.io'] });
     });
 
     it('A template made by a request brings the DataVolume and PVC it clones and the VolumeSnapshot, and records them', async () => {
@@ -58,7 +59,7 @@ describe('VirtualMachineTemplate backup action', () => {
 describe('VirtualMachinePool backup action', () => {
     it('is registered for group-qualified pools', () => {
         expect(vmPoolBackupAction.name).toBe('kubevirt-velero-plugin/backup-virtualmachinepool-action');
-        expect(vmPoolBackupAction.appliesTo).toEqual({ includedResources: ['virtualmachinepools.pool.kubevirt.io'] });
+        expect(selectorOf(vmPoolBackupAction.appliesTo)).toEqual({ includedResources: ['virtualmachinepools.pool.kubevirt.io'] });
     });
 
     it('A pool brings the VMs it controls (not a namesake pool\'s, not label look-alikes) and its template\'s references (not the per-VM DataVolumes it templates)', async () => {

@@ -7,6 +7,7 @@ import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { FIXTURES_DIR } from '../fixtures';
 import { annotate, EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, wire, world } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 const NS = 'kvp-ns';
 const vmi = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachineinstances', namespace: NS, name });
@@ -261,8 +262,8 @@ describe('VM backup: bad input is an item error, never a crash', () => {
         expect(await refusal(vmBackupAction, make(), makeBackup(), [])).toBe(expected);
     });
 
-    it('an empty Backup object is refused with the upstream text', async () => {
-        expect(await refusal(vmBackupAction, base(), {})).toBe('Refused: backup object nil!: the request carried no Backup object');
+    it('an empty Backup object is an input error with the upstream text', async () => {
+        expect(await refusal(vmBackupAction, base(), {})).toBe('InvalidItem: backup object nil!: the request carried no Backup object');
     });
 
     it('an unknown volume type passes and adds nothing', async () => {
@@ -283,6 +284,6 @@ describe('VM backup: bad input is an item error, never a crash', () => {
 describe('VM backup: registration', () => {
     it('keeps the upstream name and applies to kubevirt.io VirtualMachines only', () => {
         expect(vmBackupAction.name).toBe('kubevirt-velero-plugin/backup-virtualmachine-action');
-        expect(vmBackupAction.appliesTo).toEqual({ includedResources: ['virtualmachines.kubevirt.io'] });
+        expect(selectorOf(vmBackupAction.appliesTo)).toEqual({ includedResources: ['virtualmachines.kubevirt.io'] });
     });
 });

@@ -1,9 +1,10 @@
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { annotationsOf, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup } from '../../../src/kube/velero';
 import { EXCLUDE, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, SpyCluster, wire, world } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 const NS = 'kvp-ns';
 const pod = (name: string): ObjectRef => ({ group: '', resource: 'pods', namespace: NS, name });
@@ -179,8 +180,8 @@ describe('VMI backup: bad input', () => {
         expect(await refusal(vmiBackupAction, make(), makeBackup())).toBe(expected);
     });
 
-    it('an empty Backup object is refused with the upstream text', async () => {
-        expect(await refusal(vmiBackupAction, base(), {})).toBe('Refused: backup object nil!: the request carried no Backup object');
+    it('an empty Backup object is an input error with the upstream text', async () => {
+        expect(await refusal(vmiBackupAction, base(), {})).toBe('InvalidItem: backup object nil!: the request carried no Backup object');
     });
 
     it('a cluster error propagates unchanged', async () => {
@@ -189,6 +190,6 @@ describe('VMI backup: bad input', () => {
 
     it('keeps the upstream name and applies to kubevirt.io VMIs only', () => {
         expect(vmiBackupAction.name).toBe('kubevirt-velero-plugin/backup-virtualmachineinstance-action');
-        expect(vmiBackupAction.appliesTo).toEqual({ includedResources: ['virtualmachineinstances.kubevirt.io'] });
+        expect(selectorOf(vmiBackupAction.appliesTo)).toEqual({ includedResources: ['virtualmachineinstances.kubevirt.io'] });
     });
 });

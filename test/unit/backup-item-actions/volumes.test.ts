@@ -2,9 +2,10 @@ import { dataVolumeBackupAction } from '../../../src/backup-item-actions/datavol
 import { pvcBackupAction } from '../../../src/backup-item-actions/pvc';
 import { volumeSnapshotBackupAction } from '../../../src/backup-item-actions/volumesnapshot';
 import type { ClusterReader } from '../../../src/cluster/reader';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { annotationsOf, labelsOf, nameOf, type KubeObject } from '../../../src/kube/object';
 import { annotate, find, forbiddenCluster, label, makeBackup, refusal, runBackup, setPath, wire, world } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 const PRE_POPULATED = 'cdi.kubevirt.io/storage.prePopulated';
 const POPULATED_FOR = 'cdi.kubevirt.io/storage.populatedFor';
@@ -66,8 +67,8 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
         expect(await refusal(dataVolumeBackupAction, item, makeBackup())).toBe(expected);
     });
 
-    it('an empty Backup object is refused with the upstream text', async () => {
-        expect(await refusal(dataVolumeBackupAction, find(objects(), 'DataVolume', 'test-dv'), {})).toBe('Refused: backup object nil!: the request carried no Backup object');
+    it('an empty Backup object is an input error with the upstream text', async () => {
+        expect(await refusal(dataVolumeBackupAction, find(objects(), 'DataVolume', 'test-dv'), {})).toBe('InvalidItem: backup object nil!: the request carried no Backup object');
     });
 
     it('a cluster error propagates unchanged', async () => {
@@ -76,7 +77,7 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
 
     it('keeps the upstream name and applies to PVCs and CDI DataVolumes', () => {
         expect(dataVolumeBackupAction.name).toBe('kubevirt-velero-plugin/backup-datavolume-action');
-        expect(dataVolumeBackupAction.appliesTo).toEqual({ includedResources: ['persistentvolumeclaims', 'datavolumes.cdi.kubevirt.io'] });
+        expect(selectorOf(dataVolumeBackupAction.appliesTo)).toEqual({ includedResources: ['persistentvolumeclaims', 'datavolumes.cdi.kubevirt.io'] });
     });
 });
 
@@ -114,7 +115,7 @@ describe('PVC backup action (upstream TestPVCBackupExecute)', () => {
 
     it('keeps the upstream name and applies to PVCs', () => {
         expect(pvcBackupAction.name).toBe('kubevirt-velero-plugin/backup-pvc-action');
-        expect(pvcBackupAction.appliesTo).toEqual({ includedResources: ['persistentvolumeclaims'] });
+        expect(selectorOf(pvcBackupAction.appliesTo)).toEqual({ includedResources: ['persistentvolumeclaims'] });
     });
 });
 
@@ -181,8 +182,8 @@ describe('VolumeSnapshot backup action (upstream TestVolumeSnapshotBackupExecute
         expect(out).toEqual({ additionalItems: [] });
     });
 
-    it('an empty Backup object is refused with the upstream text', async () => {
-        expect(await refusal(volumeSnapshotBackupAction, snap(objects()), {})).toBe('Refused: backup object nil!: the request carried no Backup object');
+    it('an empty Backup object is an input error with the upstream text', async () => {
+        expect(await refusal(volumeSnapshotBackupAction, snap(objects()), {})).toBe('InvalidItem: backup object nil!: the request carried no Backup object');
     });
 
     it('a cluster error propagates unchanged', async () => {
@@ -191,6 +192,6 @@ describe('VolumeSnapshot backup action (upstream TestVolumeSnapshotBackupExecute
 
     it('keeps the upstream name and applies to snapshot.storage.k8s.io VolumeSnapshots', () => {
         expect(volumeSnapshotBackupAction.name).toBe('kubevirt-velero-plugin/backup-volumesnapshot-action');
-        expect(volumeSnapshotBackupAction.appliesTo).toEqual({ includedResources: ['volumesnapshots.snapshot.storage.k8s.io'] });
+        expect(selectorOf(volumeSnapshotBackupAction.appliesTo)).toEqual({ includedResources: ['volumesnapshots.snapshot.storage.k8s.io'] });
     });
 });

@@ -1,8 +1,7 @@
 /**
  * Finding the configuration, and a process without any: it starts, and only reads fail.
  */
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultConfigLoader, findConfigSource, type ConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
@@ -12,6 +11,7 @@ import { R } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
 import { FakeApiServer, writeKubeconfig } from './fake-apiserver';
 import { closeReaders, harness, rejection } from './harness';
+import { tempDir } from '../../support/temp-dir';
 
 const ENV_KEYS = ['KUBECONFIG', 'HOME', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT'] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
@@ -52,7 +52,7 @@ describe('configuration source (loadFromDefault order)', () => {
 });
 
 function noConfigEnvironment(): string {
-    const home = mkdtempSync(join(tmpdir(), 'kvp-home-'));
+    const home = tempDir('kvp-home-');
     delete process.env['KUBECONFIG'];
     delete process.env['KUBERNETES_SERVICE_HOST'];
     delete process.env['KUBERNETES_SERVICE_PORT'];
@@ -140,7 +140,7 @@ describe('unusable configuration', () => {
     it.each([
         {
             name: 'a KUBECONFIG that names a missing file',
-            setup: (): string => join(mkdtempSync(join(tmpdir(), 'kvp-')), 'missing'),
+            setup: (): string => join(tempDir('kvp-'), 'missing'),
             detail: (file: string): string => `cannot load the Kubernetes configuration from KUBECONFIG (${file}): ${file} does not exist`,
         },
     ])('$name fails reads with NoCluster', async ({ setup, detail }) => {

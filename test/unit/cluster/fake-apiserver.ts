@@ -7,17 +7,17 @@
  * installed. Any path can be scripted with a sequence of replies (status codes, Retry-After, hanging,
  * connection resets, gzip, slow drips, huge bodies), and a fault can be put on every path at once.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { kindToResource } from '../../../src/cluster/reader';
+import { kindToResource } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';
 import { FIXTURES_DIR } from '../fixtures';
+import { tempDir } from '../../support/temp-dir';
 
 export type Reply =
     | { status: number; body?: unknown; headers?: Record<string, string>; gzip?: boolean }
@@ -274,7 +274,7 @@ function parseApiPath(path: string): { resource: GroupResource; groupVersion: st
  * `insecure: false` asks for a configuration that trusts nothing special.
  */
 export function writeKubeconfig(server: string, options: { token?: string; caFile?: string; insecure?: boolean } = {}): string {
-    const dir = mkdtempSync(join(tmpdir(), 'kvp-kubeconfig-'));
+    const dir = tempDir('kvp-kubeconfig-');
     const file = join(dir, 'config');
     const trust = options.caFile
         ? [`    certificate-authority: ${options.caFile}`]

@@ -308,9 +308,14 @@ describe('the call deadline includes the wait for a connection', () => {
         const slowest = Math.max(...results.map((r) => r.ms));
         expect(slowest).toBeGreaterThanOrEqual(1000 - TIMER_EARLY_MS);
         expect(slowest).toBeLessThanOrEqual(1000 + SLACK_MS);
-        // 60 of the 64 calls never got a connection, and say so.
+        // 60 of the 64 calls never got a connection, and say so: queued for one, or (on a loaded machine,
+        // where a call may start late) their deadline passed before the first attempt. When the first four
+        // calls' deadlines free their connections, a queued call whose own timer has not fired yet can still
+        // get one in the same instant: a few such late starters are allowed, not more than the pool twice over.
         const queued = results.filter((r) => r.detail.includes('still queued for a connection (all connections to the API server are busy)'));
-        expect(queued.length).toBeGreaterThanOrEqual(56);
+        const neverConnected = results.filter((r) => queued.includes(r) || r.detail.includes('deadline of 1000 ms passed before the first attempt'));
+        expect(neverConnected.length).toBeGreaterThanOrEqual(64 - 3 * 4);
+        expect(queued.length).toBeGreaterThanOrEqual(1);
         expect(queued[0]?.detail).toMatch(/^cannot list \S+ in namespace "ns\d+" \(deadline\): no complete response within \d+ ms: still queued for a connection/);
     });
 

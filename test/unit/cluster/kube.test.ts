@@ -393,7 +393,7 @@ describe('deadlines and connection failures', () => {
 
 interface CacheCase {
     name: string;
-    run(h: ReturnType<typeof harness>): Promise<unknown>;
+    run: (h: ReturnType<typeof harness>) => Promise<unknown>;
     requests: string[];
 }
 

@@ -3,19 +3,19 @@
  * local HTTP or HTTPS server: the request must arrive, with the right credentials, through the right
  * proxy. The configuration is loaded by the plugin's own loader exactly as in production.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { defaultConfigLoader, kubeconfigPaths, type ConfigLoader } from '../../../src/cluster/config';
 import { KubeCluster } from '../../../src/cluster/kube';
 import { proxyFromEnvironment } from '../../../src/cluster/proxy';
 import { RequestCounter } from '../../../src/cluster/stats';
-import { PluginError } from '../../../src/errors';
+import type { PluginError } from '../../../src/errors';
 import { R } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
 import { rejection } from './harness';
 import { makePki, RecordingServer, startHttpProxy, startSocks5Proxy, type Pki } from './pki';
+import { tempDir } from '../../support/temp-dir';
 
 const quiet = new Logger('error', () => undefined);
 let pki: Pki;
@@ -41,7 +41,7 @@ beforeEach(() => {
 type Dict = Record<string, unknown>;
 
 function newDir(): string {
-    return mkdtempSync(join(tmpdir(), 'kvp-kc-'));
+    return tempDir('kvp-kc-');
 }
 
 /** A kubeconfig with one context "ctx" (cluster "c", user "u"), written to dir/name. */

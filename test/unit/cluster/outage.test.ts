@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
+import { runBackupAction, runItemBlockAction } from '../../../src/plugin/adapter';
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
 import { DEFAULT_COOL_DOWN_MS, KubeCluster } from '../../../src/cluster/kube';
 import { RequestCounter } from '../../../src/cluster/stats';
@@ -85,9 +86,9 @@ async function backup(world: World, server: FakeApiServer, during: (t0: number) 
             if (Date.now() < due) await delay(due - Date.now());
             const run: VmRun = { vm: vm.metadata?.name ?? '', namespace: vm.metadata?.namespace ?? '', start: Date.now() - t0, end: 0 };
             try {
-                const block = await vmItemBlockAction.relatedItems({ item: vm, backup: BACKUP }, deps);
-                const vmOut = await vmBackupAction.execute({ item: vm, backup: BACKUP }, deps);
-                const vmiOut = await vmiBackupAction.execute({ item: vmi, backup: BACKUP }, deps);
+                const block = await runItemBlockAction(vmItemBlockAction, vm, BACKUP, deps);
+                const vmOut = await runBackupAction(vmBackupAction, vm, BACKUP, deps);
+                const vmiOut = await runBackupAction(vmiBackupAction, vmi, BACKUP, deps);
                 run.output = JSON.stringify({ block, vmOut, vmiOut });
             } catch (error) {
                 run.error = errorMessage(error);
@@ -119,7 +120,7 @@ describe('a 3 s API outage in the middle of a 100-VM backup', () => {
         expect(reference.runs.filter((r) => r.error !== undefined)).toEqual([]);
 
         const faulty = await FakeApiServer.start({ objects: world.objects });
-        let outage = { from: 0, to: 0 };
+        const outage = { from: 0, to: 0 };
         const result = await backup(world, faulty, async (t0) => {
             await delay(t0 + OUTAGE_AT_MS - Date.now());
             faulty.setFault({ status: 500, body: statusBody(500, 'InternalError', 'etcdserver: leader changed') });

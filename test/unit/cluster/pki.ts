@@ -4,14 +4,14 @@
  * request authenticated, and local proxies (HTTP CONNECT/forward over TCP or TLS, SOCKS5).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { tempDir } from '../../support/temp-dir';
 
 export interface Pki {
     dir: string;
@@ -43,7 +43,7 @@ function sign(dir: string, name: string, ext: string): void {
 }
 
 export function makePki(): Pki {
-    const dir = mkdtempSync(join(tmpdir(), 'kvp-pki-'));
+    const dir = tempDir('kvp-pki-');
     for (const ca of ['ca', 'other-ca']) {
         openssl(dir, [
             'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`,
@@ -183,6 +183,7 @@ export async function startSocks5Proxy(auth?: { user: string; pass: string }): P
         socket.on('error', () => undefined);
         let buf = Buffer.alloc(0);
         let stage: 'greeting' | 'auth' | 'request' | 'done' = 'greeting';
+        // eslint-disable-next-line complexity -- a SOCKS5 server's state machine, one branch per protocol stage
         const onData = (chunk: Buffer): void => {
             buf = Buffer.concat([buf, chunk]);
             for (;;) {

@@ -1,5 +1,5 @@
 /** Helpers for the graph tests: scenario files, item lookup, and refs printed as Velero keys. */
-import { viewOf } from '../../../src/cluster/view';
+import { viewOf } from '../../support/static-cluster';
 import type { ClusterView } from '../../../src/graph';
 import { nameOf, type KubeObject } from '../../../src/kube/object';
 import { refKey, type ObjectRef } from '../../../src/kube/resources';

@@ -3,7 +3,7 @@
  * first, so the launcher pod (or a hotplug attachment pod) must bring its VM, VMI and volumes into the
  * block its freeze/thaw hooks wrap.
  */
-import { viewOf } from '../../../src/cluster/view';
+import { viewOf } from '../../support/static-cluster';
 import { podItemBlockGraph } from '../../../src/graph';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, setLabel, type KubeObject } from '../../../src/kube/object';

@@ -1,5 +1,6 @@
 /** Malformed input never throws; it only yields fewer edges (fixtures: graph/malformed.yaml). */
-import { backupGraph, itemBlockGraph, launcherPods, restoreGraph } from '../../../src/graph';
+import { itemBlockGraph, launcherPods } from '../../../src/graph';
+import { backupGraph, restoreGraph } from '../../support/graph';
 import { keys, scenario } from './helpers';
 
 const s = scenario('malformed.yaml');

@@ -4,9 +4,10 @@
  * the sample holds (plus the namespace's default ServiceAccount).
  */
 import { readdirSync } from 'node:fs';
-import { viewOf } from '../../../src/cluster/view';
-import { backupGraph, itemBlockGraph, restoreGraph } from '../../../src/graph';
-import { kindToResource } from '../../../src/cluster/reader';
+import { viewOf } from '../../support/static-cluster';
+import { itemBlockGraph } from '../../../src/graph';
+import { backupGraph, restoreGraph } from '../../support/graph';
+import { kindToResource } from '../../support/static-cluster';
 import { ANN, LABEL } from '../../../src/kube/annotations';
 import { annotationsOf, labelsOf, nameOf, namespaceOf, ownerReferencesOf, type KubeObject } from '../../../src/kube/object';
 import { refKey } from '../../../src/kube/resources';

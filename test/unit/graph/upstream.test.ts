@@ -1,18 +1,18 @@
 /**
- * The exact-order cases of the Go plugin's graph tests (behaviour reference §11.11), replayed on our
- * graph. Differences from the Go expectations are deliberate and noted per case.
+ * The exact-order cases of the Go plugin's graph tests (pkg/util/kvgraph/backup_graph_test.go and
+ * restore_graph_test.go), replayed on our graph. Differences from the Go expectations are deliberate and
+ * noted per case.
  */
 import {
-    backupGraph,
     dataVolumeBackupGraph,
     launcherPods,
-    restoreGraph,
     vmBackupGraph,
     vmiBackupGraph,
     vmiRestoreGraph,
     vmRestoreGraph,
 } from '../../../src/graph';
 import { nameOf } from '../../../src/kube/object';
+import { backupGraph, restoreGraph } from '../../support/graph';
 import { EMPTY_VIEW, keys, scenario } from './helpers';
 
 const NS = 'test-namespace';

@@ -1,6 +1,8 @@
 /** loadView lists each needed resource once per namespace; viewOf indexes objects by group, resource, namespace. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
-import { loadView, viewOf } from '../../../src/cluster/view';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
+import { loadView } from '../../../src/cluster/view';
+import { viewOf } from '../../support/static-cluster';
 import { GRAPH_NEEDS, vmBackupGraph } from '../../../src/graph';
 import { nameOf, type KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';

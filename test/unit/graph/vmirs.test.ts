@@ -1,5 +1,6 @@
 /** VMIRS graph: its VMIs by the kubevirt.io/vmReplicaSet label, each with pods and spec graph; ItemBlock. */
-import { backupGraph, itemBlockGraph, replicaSetVmis, vmirsBackupGraph } from '../../../src/graph';
+import { itemBlockGraph, replicaSetVmis, vmirsBackupGraph } from '../../../src/graph';
+import { backupGraph } from '../../support/graph';
 import { nameOf } from '../../../src/kube/object';
 import { keys, scenario } from './helpers';
 

@@ -1,5 +1,7 @@
 import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import { runItemBlockAction, selectorOf } from '../../../src/plugin/adapter';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import { captureLog, find, forbiddenCluster, makeBackup, setPath, wire, world } from '../backup-item-actions/helpers';
@@ -12,7 +14,7 @@ const pvc = (name: string): ObjectRef => ({ group: '', resource: 'persistentvolu
 
 async function related(item: KubeObject, cluster: ClusterReader): Promise<{ items: ObjectRef[]; warn: string[] }> {
     const log = captureLog();
-    const items = wire(await vmItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: log.log }));
+    const items = wire(await runItemBlockAction(vmItemBlockAction, item, makeBackup(), { cluster, log: log.log }));
     return { items, warn: log.at('warn') };
 }
 
@@ -68,7 +70,7 @@ describe('VM ItemBlockAction (upstream TestVMItemBlockAction_*)', () => {
         // The reader hands the graph a pod whose metadata cannot be read.
         const cluster: ClusterReader = {
             get: (r, ns, name) => inner.get(r, ns, name),
-            list: async (r, ns) => (r.resource === 'pods' ? [broken as KubeObject] : inner.list(r, ns)),
+            list: async (r, ns) => (r.resource === 'pods' ? [broken] : inner.list(r, ns)),
         };
         const { items, warn } = await related(find(objects, 'VirtualMachine', 'test-vm'), cluster);
         expect(items).toEqual([]);
@@ -91,12 +93,12 @@ describe('launcher pod ItemBlockAction (namespace backups reach pods before VMs)
     const vm = (name: string): ObjectRef => ({ group: 'kubevirt.io', resource: 'virtualmachines', namespace: NS, name });
 
     async function podRelated(item: KubeObject, cluster: ClusterReader): Promise<ObjectRef[]> {
-        return wire(await podItemBlockAction.relatedItems({ item, backup: makeBackup() }, { cluster, log: captureLog().log }));
+        return wire(await runItemBlockAction(podItemBlockAction, item, makeBackup(), { cluster, log: captureLog().log }));
     }
 
     it('applies to launcher and hotplug pods only, by label', () => {
         expect(podItemBlockAction.name).toBe('kubevirt-velero-plugin/block-launcher-pod-action');
-        expect(podItemBlockAction.appliesTo).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
+        expect(selectorOf(podItemBlockAction.appliesTo)).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
     });
 
     test.each<[string, string[], string, ObjectRef[]]>([

@@ -7,7 +7,7 @@
 import { vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { vmiBackupAction } from '../../../src/backup-item-actions/vmi';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import { groupResourceString } from '../../../src/kube/resources';
 import { Logger } from '../../../src/logging/logger';
@@ -98,7 +98,7 @@ function hostileFields(at: string): string[] {
 
 async function restoreVm(item: KubeObject): Promise<{ ids: ResourceIdentifier[]; warnings: string[]; skip: boolean; restored: KubeObject }> {
     const { log, warnings } = capture();
-    const declaration = restoreDeclaration(vmRestoreAction, () => new StaticCluster([]));
+    const declaration = restoreDeclaration(vmRestoreAction, () => new StaticCluster([]), {});
     const out = await declaration.execute({ item: json(item), itemFromBackup: json(item), restore: json({ metadata: { name: 'r1' }, spec: {} }) }, { log });
     return { ids: out.additionalItems, warnings, skip: out.skipRestore, restored: JSON.parse(out.item.toString('utf8')) as KubeObject };
 }
@@ -150,7 +150,7 @@ describe('restore of a VM whose recorded restore graph (annotation) was edited',
 describe('restore of a standalone VMI with hostile references', () => {
     it('returns only the good references, warns for each field, restores the VMI', async () => {
         const { log, warnings } = capture();
-        const declaration = restoreDeclaration(vmiRestoreAction, () => new StaticCluster([]));
+        const declaration = restoreDeclaration(vmiRestoreAction, () => new StaticCluster([]), {});
         const item = hostileVmi();
         const out = await declaration.execute({ item: json(item), itemFromBackup: json(item), restore: json({ spec: {} }) }, { log });
         expect(keys(out.additionalItems)).toEqual(GOOD_RESTORE_GRAPH);
@@ -167,7 +167,7 @@ describe('backup of a VM or VMI with hostile references', () => {
         const declaration = backupDeclaration(vmBackupAction, () => new StaticCluster([]));
         const out = await declaration.execute({ item: json(hostileVm()), backup: json({ metadata: { name: 'b1' }, spec: {} }) }, { log });
         expect(keys(out.additionalItems)).toEqual(GOOD_RESTORE_GRAPH);
-        expect(JSON.parse(out.item.toString('utf8')).metadata.name).toBe('vm1');
+        expect((JSON.parse(out.item.toString('utf8')) as KubeObject).metadata?.name).toBe('vm1');
         expect(warnings.filter((w) => w.startsWith('VirtualMachine tenant/vm1: dropping additional item'))).toHaveLength(9);
     });
 

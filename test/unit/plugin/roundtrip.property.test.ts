@@ -9,7 +9,7 @@
  * - the decoration never changes what the action does.
  */
 import fc from 'fast-check';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { ANN, LABEL, RESTRICTED_VMI_LABELS } from '../../../src/kube/annotations';
 import { isRawNumber, parseLossless, stringifyLossless } from '../../../src/kube/json';
 import type { KubeObject } from '../../../src/kube/object';
@@ -41,7 +41,7 @@ const FIXTURE_FILES = [
     'restore/nads.yaml',
 ];
 const objects: KubeObject[] = FIXTURE_FILES.flatMap((f) => loadFixtures(f));
-const actions = buildActions({ log: quiet, cluster: () => new StaticCluster(objects) });
+const actions = buildActions({ log: quiet, env: {}, cluster: () => new StaticCluster(objects) });
 
 const KIND_OF_RESOURCE: Record<string, string> = {
     'virtualmachines.kubevirt.io': 'VirtualMachine',

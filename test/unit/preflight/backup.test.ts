@@ -3,12 +3,13 @@
  * what the backup would do (and the refusal texts are the ones the actions throw, item prefix included).
  */
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
+import { runBackupAction } from '../../../src/plugin/adapter';
 import { toPluginError } from '../../../src/errors';
 import type { KubeObject } from '../../../src/kube/object';
 import { preflightBackup, snapshotProblem } from '../../../src/preflight/backup';
 import type { BackupSubject } from '../../../src/preflight/report';
 import { Logger } from '../../../src/logging/logger';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { backupOf, cluster, fixtureObjects, ns } from './helpers';
 
 const NS = 'kvp-ns';
@@ -59,8 +60,7 @@ describe('preflight backup', () => {
         const { subjects } = await preflightBackup(backup, cluster(objs));
         const vm = subject(subjects, 'VirtualMachine', 'test-vm');
         // The same text the action gives Velero, computed independently here.
-        const direct = await vmBackupAction
-            .execute({ item: named(objs, 'VirtualMachine', 'test-vm'), backup }, { cluster: new StaticCluster(objs), log: new Logger('error', () => undefined) })
+        const direct = await runBackupAction(vmBackupAction, named(objs, 'VirtualMachine', 'test-vm'), backup, { cluster: new StaticCluster(objs), log: new Logger('error', () => undefined) })
             .then(() => '', (e: unknown) => toPluginError(e, { kind: 'VirtualMachine', namespace: NS, name: 'test-vm' }).message);
         expect(direct).toBe(
             "VirtualMachine kvp-ns/test-vm: VM cannot be safely backed up: the VM is running and the backup includes PVCs but its resource filters exclude pods, so the launcher pod's freeze hooks cannot run",

@@ -1,6 +1,5 @@
 /** The preflight command line: Velero's flags become the Backup/Restore, usage errors exit 2, verdicts 0/1. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePreflightArgs, UsageError } from '../../../src/cli/preflight';
 import { parseOrSelector, parseSelector } from '../../../src/cli/selector';
@@ -8,6 +7,7 @@ import { runPreflight } from '../../../src/preflight/run';
 import type { BackupReport, RestoreReport } from '../../../src/preflight/report';
 import type { AccessQuestion } from '../../../src/cluster/access';
 import { cluster, fixtureObjects, itemPath, ns, tarGz } from './helpers';
+import { tempDir } from '../../support/temp-dir';
 
 describe('selectors', () => {
     it.each([
@@ -131,7 +131,7 @@ describe('preflight command', () => {
     });
 
     it('restore from a tarball: table and JSON', async () => {
-        const dir = mkdtempSync(join(process.env['TMPDIR'] ?? tmpdir(), 'pf-cli-'));
+        const dir = tempDir('pf-cli-');
         const path = join(dir, 'b.tar.gz');
         const vm = fixtureObjects('backup/vm-running.yaml')[0];
         if (!vm) throw new Error('fixture');

@@ -1,6 +1,6 @@
 /** Helpers for the preflight tests: worlds of objects, Backup/Restore objects, an in-memory tarball. */
 import { gzipSync } from 'node:zlib';
-import { StaticCluster } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import type { KubeObject } from '../../../src/kube/object';
 import type { Backup, BackupSpec, Restore, RestoreSpec } from '../../../src/kube/velero';
 import { BackupContents } from '../../../src/preflight/tarball';

@@ -1,16 +1,16 @@
 /** The backup tarball reader treats the file as hostile: no path escapes, no links, bounded sizes. */
-import { mkdtempSync, writeFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DEFAULT_LIMITS, readBackupTarball, safePath, TarballError, untarSafe } from '../../../src/preflight/tarball';
 import { tar, tarGz } from './helpers';
+import { tempDir } from '../../support/temp-dir';
 
 const VM_PATH = 'resources/virtualmachines.kubevirt.io/namespaces/ns/vm1.json';
 const VM = JSON.stringify({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm1', namespace: 'ns' } });
 
 function file(bytes: Buffer): string {
-    const dir = mkdtempSync(join(process.env['TMPDIR'] ?? tmpdir(), 'pf-tar-'));
+    const dir = tempDir('pf-tar-');
     const path = join(dir, 'b.tar.gz');
     writeFileSync(path, bytes);
     return path;
@@ -58,7 +58,7 @@ describe('backup tarball reader', () => {
     });
 
     it('refuses something that is not a regular file', () => {
-        const dir = mkdtempSync(join(process.env['TMPDIR'] ?? tmpdir(), 'pf-tar-'));
+        const dir = tempDir('pf-tar-');
         symlinkSync('/dev/zero', join(dir, 'link.tar.gz'));
         expect(() => readBackupTarball(join(dir, 'link.tar.gz'))).toThrow(/not a regular file/);
         expect(() => readBackupTarball(dir)).toThrow(/not a regular file/);

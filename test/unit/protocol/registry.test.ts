@@ -27,7 +27,7 @@ interface Declared {
 describe('the action registry', () => {
     it('lists exactly the actions of test/fixtures/conformance/plugins.yaml, in Velero’s order, with their selectors', () => {
         const declared = parse(readFileSync(join(FIXTURES_DIR, 'conformance', 'plugins.yaml'), 'utf8')) as Declared[];
-        const listed = new Registry(buildActions({ log: quiet })).list();
+        const listed = new Registry(buildActions({ log: quiet, env: {} })).list();
         expect(listed.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector }))).toEqual(
             declared.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector })),
         );

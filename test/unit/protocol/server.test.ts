@@ -26,6 +26,7 @@ const throwing: ActionDeclaration = backupDeclaration(
     {
         name: 'test.io/throws',
         appliesTo: { includedResources: ['pods'] },
+        requiresBackup: false,
         execute: async () => {
             throw new TypeError("Cannot read properties of undefined (reading 'spec')");
         },
@@ -36,6 +37,7 @@ const refusing: ActionDeclaration = backupDeclaration(
     {
         name: 'test.io/refuses',
         appliesTo: { includedResources: ['pods'] },
+        requiresBackup: false,
         execute: async () => {
             throw new PluginError('Refused', 'VM cannot be safely backed up');
         },
@@ -47,7 +49,9 @@ const surrogate: ActionDeclaration = backupDeclaration(
     {
         name: 'test.io/surrogate',
         appliesTo: { includedResources: ['pods'] },
-        execute: async () => ({
+        requiresBackup: false,
+        execute: async ({ item }) => ({
+            item,
             additionalItems: [
                 { group: '', resource: 'persistentvolumeclaims', namespace: 'ns', name: 'ok' },
                 { group: '', resource: 'persistentvolumeclaims', namespace: 'ns', name: 'bad\udfff' },
@@ -68,7 +72,7 @@ function call(service: string, method: string, request: unknown): Promise<Record
 
 beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kvp-server-'));
-    const registry = new Registry([...buildActions({ log: quiet }), throwing, refusing, surrogate]);
+    const registry = new Registry([...buildActions({ log: quiet, env: {} }), throwing, refusing, surrogate]);
     server = new PluginServer({ registry, logger: quiet, command: '/plugins/kubevirt-velero-plugin', onShutdown: () => shutdowns++, shutdownGraceMs: 300 });
     const bound = await server.listen({ network: 'unix', address: join(dir, 'plugin1') });
     address = bound.address;

@@ -18,7 +18,6 @@ describe('DataVolume restore action', () => {
         expect(pathGet(output.item, ['spec', ...path])).toBe(expected);
         expect(pathGet(output.item, ['metadata', 'annotations'])).toEqual(pathGet(fixture('datavolumes.yaml', dvName), ['metadata', 'annotations']));
         expect(messages).toEqual([
-            'Executing DataVolumeRestoreItemAction',
             `Updating storage class of spec.${path.join('.')} of DataVolume src/${dvName} from ${dvName === 'cloned' ? 'slow' : 'fast'} to ${expected}`,
         ]);
     });

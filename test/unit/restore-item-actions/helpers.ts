@@ -1,12 +1,15 @@
 /** Helpers for the restore action tests: fixtures by name, a recording cluster, a capturing logger. */
-import { StaticCluster, type ClusterReader } from '../../../src/cluster/reader';
+import type { ClusterReader } from '../../../src/cluster/reader';
+import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
-import type { RestoreActionSpec, RestoreOutput } from '../../../src/kube/action';
 import { deepClone } from '../../../src/kube/json';
 import { nameOf, namespaceOf, type KubeObject } from '../../../src/kube/object';
 import { groupResourceString, type GroupResource, type ObjectRef } from '../../../src/kube/resources';
 import type { Restore } from '../../../src/kube/velero';
 import { Logger } from '../../../src/logging/logger';
+import { runRestoreAction } from '../../../src/plugin/adapter';
+import type { RestoreAction } from '../../../src/plugin/contract';
+import type { Env } from '../../../src/plugin/options';
 import { loadFixtures } from '../fixtures';
 
 const cache = new Map<string, KubeObject[]>();
@@ -83,26 +86,42 @@ export function restoreWith(options: RestoreOptions = {}): Restore {
     };
 }
 
+/** What the adapter answered: `item` only when it sends new bytes (undefined: the request bytes go back). */
+export interface Output {
+    item?: KubeObject;
+    additionalItems: ObjectRef[];
+    skipRestore: boolean;
+}
+
 export interface Run {
-    output: RestoreOutput;
+    output: Output;
     messages: string[];
     cluster: RecordingCluster;
     /** The untouched input, to check that the core never mutates it. */
     input: KubeObject;
 }
 
-/** Runs a restore core on a copy of `item` and checks the input was not mutated. */
+/**
+ * Runs a restore action through the adapter (src/plugin/adapter.ts runRestoreAction) on a copy of
+ * `item` and checks the input was not mutated. `itemFromBackup` defaults to a copy of the item.
+ */
 export async function run(
-    action: RestoreActionSpec,
+    action: RestoreAction,
     item: KubeObject,
     restore: Restore = restoreWith(),
     cluster: RecordingCluster = new RecordingCluster(),
+    { itemFromBackup = deepClone(item), env = {}, log: given }: { itemFromBackup?: KubeObject; env?: Env; log?: Logger } = {},
 ): Promise<Run> {
-    const { log, messages } = capturingLogger();
+    const captured = capturingLogger();
     const input = deepClone(item);
-    const output = await action.execute({ item: input, itemFromBackup: deepClone(item), restore }, { cluster, log });
+    const answer = await runRestoreAction(action, input, restore, () => itemFromBackup, env, { cluster, log: given ?? captured.log });
     expect(input).toEqual(item);
-    return { output, messages, cluster, input };
+    const output: Output = {
+        ...(answer.text === undefined ? {} : { item: answer.item }),
+        additionalItems: answer.additionalItems,
+        skipRestore: answer.skipRestore,
+    };
+    return { output, messages: captured.messages, cluster, input };
 }
 
 /** "persistentvolumeclaims/ns/name", "datavolumes.cdi.kubevirt.io/ns/name", ... in output order. */
@@ -114,13 +133,14 @@ export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 
 /** Runs a restore core that must fail and returns its PluginError (fails the test otherwise). */
 export async function runError(
-    action: RestoreActionSpec,
+    action: RestoreAction,
     item: KubeObject,
     restore: Restore = restoreWith(),
     cluster: RecordingCluster = new RecordingCluster(),
+    env: Env = {},
 ): Promise<PluginError> {
     const { log } = capturingLogger();
-    const error = await action.execute({ item, itemFromBackup: deepClone(item), restore }, { cluster, log }).then(
+    const error = await runRestoreAction(action, item, restore, () => deepClone(item), env, { cluster, log }).then(
         () => undefined,
         (e: unknown) => e,
     );

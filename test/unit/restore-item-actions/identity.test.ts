@@ -1,7 +1,12 @@
 import { PluginError } from '../../../src/errors';
 import { KNOB } from '../../../src/kube/knobs';
-import { identityPolicyIsNoop, identityPolicyOf, type IdentityPolicy } from '../../../src/restore-item-actions/identity';
+import { parseRestoreOptions, type IdentityPolicy } from '../../../src/plugin/options';
+import { identityPolicyIsNoop } from '../../../src/restore-item-actions/identity';
+import type { Restore } from '../../../src/kube/velero';
 import { restoreWith } from './helpers';
+
+/** The identity policy as the adapter parses it from the Restore (src/plugin/options.ts). */
+const identityPolicyOf = (restore: Restore): IdentityPolicy => parseRestoreOptions(restore, {}).identityPolicy;
 
 const off: IdentityPolicy = { clearMacAddress: false, newFirmwareUuid: false, newSerial: false, auto: false };
 

@@ -24,7 +24,6 @@ describe('NetworkAttachmentDefinition restore action', () => {
         expect(output.additionalItems).toEqual([]);
         expect(output.skipRestore).toBe(false);
         expect(messages).toEqual([
-            'Executing NADRestoreItemAction',
             'Mapping netAttachDefName of NetworkAttachmentDefinition src/l2 from src/l2 to dst/l2',
         ]);
     });
@@ -44,7 +43,6 @@ describe('NetworkAttachmentDefinition restore action', () => {
         const { output, messages } = await run(nadRestoreAction, nad('broken'), mapped);
         expect(output).toEqual({ additionalItems: [], skipRestore: false });
         expect(messages).toEqual([
-            'Executing NADRestoreItemAction',
             'spec.config of NetworkAttachmentDefinition src/broken is not valid JSON; restoring it unchanged (a netAttachDefName in it keeps namespace src)',
         ]);
     });

@@ -1,4 +1,5 @@
-import { namespaceMappingOf, rewriteDataVolumeSpec, rewriteNetworks, targetNamespace } from '../../../src/restore-item-actions/namespacemap';
+import { parseNamespaceMapping as namespaceMappingOf } from '../../../src/plugin/options';
+import { rewriteDataVolumeSpec, rewriteNetworks, targetNamespace } from '../../../src/restore-item-actions/namespacemap';
 import { restoreWith } from './helpers';
 
 describe('namespace mapping helpers', () => {

@@ -1,6 +1,7 @@
 import { labelsOf, nameOf } from '../../../src/kube/object';
 import { podRestoreAction } from '../../../src/restore-item-actions/pod';
 import { fixture, run } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 /**
  * The one selector form the action uses, `key in (v1, v2)`, evaluated as Velero would: the label must
@@ -17,7 +18,7 @@ function selectorMatches(selector: string, labels: Record<string, string>): bool
 describe('Pod restore action', () => {
     it('keeps the Go plugin name and selector', () => {
         expect(podRestoreAction.name).toBe('kubevirt-velero-plugin/restore-pod-action');
-        expect(podRestoreAction.appliesTo).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
+        expect(selectorOf(podRestoreAction.appliesTo)).toEqual({ includedResources: ['pods'], selector: 'kubevirt.io in (virt-launcher, hotplug-disk)' });
     });
 
     it.each([
@@ -33,7 +34,7 @@ describe('Pod restore action', () => {
     it.each(['virt-launcher-web-abcde', 'hp-volume-fghij'])('Always skip the pod (%s)', async (podName) => {
         const { output, messages, cluster } = await run(podRestoreAction, fixture('pods.yaml', podName));
         expect(output).toEqual({ additionalItems: [], skipRestore: true });
-        expect(messages).toEqual(['Running PodRestorePlugin']);
+        expect(messages).toEqual(["Pod is a KubeVirt launcher or hotplug pod, it doesn't need to be restored"]);
         expect(cluster.calls).toEqual([]);
     });
 });

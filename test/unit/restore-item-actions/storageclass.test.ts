@@ -1,4 +1,5 @@
-import { loadStorageClassMap, veleroNamespace } from '../../../src/restore-item-actions/storageclass';
+import { veleroNamespace } from '../../../src/plugin/options';
+import { loadStorageClassMap } from '../../../src/restore-item-actions/storageclass';
 import { fixtures, RecordingCluster } from './helpers';
 
 describe('change-storage-class ConfigMap', () => {

@@ -5,7 +5,7 @@ import { vmPoolRestoreAction } from '../../../src/restore-item-actions/pool';
 import { vmTemplateRequestRestoreAction, vmTemplateRestoreAction } from '../../../src/restore-item-actions/template';
 import { POOL_FINALIZER, vmRestoreAction } from '../../../src/restore-item-actions/vm';
 import { loadFixtures } from '../fixtures';
-import { capturingLogger, keys, RecordingCluster, restoreWith, run } from './helpers';
+import { keys, RecordingCluster, restoreWith, run, type Output } from './helpers';
 
 function obj(kind: string, name: string): KubeObject {
     const found = loadFixtures('backup/templates-pools.yaml').find((o) => o.kind === kind && nameOf(o) === name);
@@ -37,7 +37,6 @@ describe('VirtualMachineTemplate restore action', () => {
         expect(keys(output.additionalItems)).toEqual(['datavolumes.cdi.kubevirt.io/tpl/golden-root', 'persistentvolumeclaims/tpl/golden-root']);
         expect(output.skipRestore).toBe(false);
         expect(messages).toEqual([
-            'Executing VirtualMachineTemplateRestoreItemAction',
             'Mapping namespace reference spec.virtualMachine.spec.dataVolumeTemplates[0].spec.source.pvc.namespace of VirtualMachineTemplate tpl/golden from tpl to tpl2',
             'Mapping namespace reference spec.virtualMachine.spec.dataVolumeTemplates[1].spec.source.snapshot.namespace of VirtualMachineTemplate tpl/golden from tpl to tpl2',
             'Mapping namespace reference spec.virtualMachine.spec.template.spec.networks[0].multus.networkName of VirtualMachineTemplate tpl/golden from tpl/l2 to tpl2/l2',
@@ -99,12 +98,11 @@ describe('VirtualMachinePool restore action', () => {
 
 describe('VM restore action on a VM a pool controlled', () => {
     /** Velero hands the item without ownerReferences (it strips them) and itemFromBackup as backed up. */
-    async function restoreVm(cluster: RecordingCluster, restore = mapped): Promise<{ output: Awaited<ReturnType<typeof vmRestoreAction.execute>>; messages: string[] }> {
+    async function restoreVm(cluster: RecordingCluster, restore = mapped): Promise<{ output: Output; messages: string[] }> {
         const backedUp = obj('VirtualMachine', 'web-0');
         const item = deepClone(backedUp);
         delete item.metadata?.ownerReferences;
-        const { log, messages } = capturingLogger();
-        const output = await vmRestoreAction.execute({ item, itemFromBackup: backedUp, restore }, { cluster, log });
+        const { output, messages } = await run(vmRestoreAction, item, restore, cluster, { itemFromBackup: backedUp });
         return { output, messages };
     }
 
@@ -134,8 +132,7 @@ describe('VM restore action on a VM a pool controlled', () => {
     it('keeps other finalizers of a standalone-restored VM', async () => {
         const backedUp = obj('VirtualMachine', 'web-1');
         backedUp.metadata = { ...backedUp.metadata, finalizers: ['example.com/keep', POOL_FINALIZER] };
-        const { log } = capturingLogger();
-        const output = await vmRestoreAction.execute({ item: deepClone(backedUp), itemFromBackup: backedUp, restore: restoreWith() }, { cluster: new RecordingCluster(), log });
+        const { output } = await run(vmRestoreAction, deepClone(backedUp), restoreWith(), new RecordingCluster(), { itemFromBackup: backedUp });
         expect(output.item?.metadata?.['finalizers']).toEqual(['example.com/keep']);
     });
 
@@ -143,8 +140,7 @@ describe('VM restore action on a VM a pool controlled', () => {
         const backedUp = obj('VirtualMachine', 'web-1');
         backedUp.metadata = { ...backedUp.metadata, ownerReferences: [{ apiVersion: 'pool.kubevirt.io/v1beta1', kind: 'VirtualMachinePool', name: '../x', controller: true }] };
         const cluster = new RecordingCluster();
-        const { log } = capturingLogger();
-        const output = await vmRestoreAction.execute({ item: deepClone(backedUp), itemFromBackup: backedUp, restore: restoreWith() }, { cluster, log });
+        const { output } = await run(vmRestoreAction, deepClone(backedUp), restoreWith(), cluster, { itemFromBackup: backedUp });
         expect(cluster.calls).toEqual([]);
         expect(output.skipRestore).toBe(false);
         expect(output.item?.metadata?.ownerReferences).toBeUndefined();

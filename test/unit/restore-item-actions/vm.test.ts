@@ -2,7 +2,8 @@ import { PluginError } from '../../../src/errors';
 import { KNOB } from '../../../src/kube/knobs';
 import { ANN } from '../../../src/kube/annotations';
 import { annotationsOf, pathGet, setAnnotation, type KubeObject } from '../../../src/kube/object';
-import { RUN_STRATEGIES, runStrategyOf, vmRestoreAction } from '../../../src/restore-item-actions/vm';
+import { parseRestoreOptions, RUN_STRATEGIES } from '../../../src/plugin/options';
+import { vmRestoreAction } from '../../../src/restore-item-actions/vm';
 import { fixture, fixtures, keys, RecordingCluster, restoreWith, run, runError, UUID_V4 } from './helpers';
 
 const vm = (name: string): KubeObject => fixture('vms.yaml', name);
@@ -49,7 +50,7 @@ describe('VM restore action: run strategy (upstream TestVmRestoreExecute)', () =
 
     it('The allowed run strategies are the five KubeVirt documents on VirtualMachineSpec.runStrategy', () => {
         expect(RUN_STRATEGIES).toEqual(['Always', 'Halted', 'Manual', 'RerunOnFailure', 'Once']);
-        expect(runStrategyOf(restoreWith())).toBeUndefined();
+        expect(parseRestoreOptions(restoreWith(), {}).runStrategy).toBeUndefined();
     });
 });
 
@@ -148,7 +149,7 @@ describe('VM restore action: identity knobs', () => {
             { name: 'frontend', bridge: {} },
             { name: 'storage', bridge: {} },
         ]);
-        expect(messages).toEqual(['Running VMRestorePlugin', 'Clear virtual machine MAC addresses']);
+        expect(messages).toEqual(['Clear virtual machine MAC addresses']);
     });
 
     it('New firmware UUID should be generated when using appropriate label', async () => {
@@ -156,7 +157,7 @@ describe('VM restore action: identity knobs', () => {
         expect(firmware(output.item)['uuid']).toMatch(UUID_V4);
         expect(firmware(output.item)['uuid']).not.toBe('5d307ca9-b3ef-428c-8861-06e72d69f223');
         expect(firmware(output.item)['serial']).toBe('WEB-SERIAL-1');
-        expect(messages).toEqual(['Running VMRestorePlugin', 'Generate new firmware UUID']);
+        expect(messages).toEqual(['Generate new firmware UUID']);
     });
 
     it('New firmware UUID and serial create domain.firmware when the template has none', async () => {
@@ -165,7 +166,7 @@ describe('VM restore action: identity knobs', () => {
         expect(Object.keys(firmware(output.item))).toEqual(['uuid', 'serial']);
         expect(firmware(output.item)['uuid']).toMatch(UUID_V4);
         expect(firmware(output.item)['serial']).toMatch(UUID_V4);
-        expect(messages).toEqual(['Running VMRestorePlugin', 'Generate new firmware UUID', 'Generate new firmware serial']);
+        expect(messages).toEqual(['Generate new firmware UUID', 'Generate new firmware serial']);
     });
 
     it.each([
@@ -178,7 +179,7 @@ describe('VM restore action: identity knobs', () => {
         const { output, messages } = await run(vmRestoreAction, vm('web'), restoreWith({ labels: { [knob]: value } }));
         expect(interfaces(output.item)).toEqual(interfaces(vm('web')));
         expect(firmware(output.item)).toEqual(firmware(vm('web')));
-        expect(messages).toEqual(['Running VMRestorePlugin']);
+        expect(messages).toEqual([]);
     });
 });
 
@@ -234,10 +235,6 @@ describe('VM restore action: namespace mapping', () => {
 describe('VM restore action: storage-class mapping', () => {
     const scOf = (item: KubeObject | undefined): unknown[] =>
         [0, 1, 2].map((i) => pathGet(item, ['spec', 'dataVolumeTemplates', i, 'spec', i === 1 ? 'pvc' : 'storage', 'storageClassName']));
-    afterEach(() => {
-        delete process.env['VELERO_NAMESPACE'];
-    });
-
     it('dataVolumeTemplates storage classes follow the change-storage-class ConfigMap', async () => {
         const cluster = new RecordingCluster(fixtures('configmaps.yaml'));
         const { output, messages } = await run(vmRestoreAction, vm('web'), restoreWith(), cluster);
@@ -249,9 +246,8 @@ describe('VM restore action: storage-class mapping', () => {
     });
 
     it('The ConfigMap is read from VELERO_NAMESPACE when set', async () => {
-        process.env['VELERO_NAMESPACE'] = 'other';
         const cluster = new RecordingCluster(fixtures('configmaps.yaml'));
-        const { output } = await run(vmRestoreAction, vm('web'), restoreWith(), cluster);
+        const { output } = await run(vmRestoreAction, vm('web'), restoreWith(), cluster, { env: { VELERO_NAMESPACE: 'other' } });
         expect(scOf(output.item)).toEqual(['wrong', 'slow', undefined]);
         expect(cluster.calls).toEqual(['list configmaps other']);
     });
@@ -314,7 +310,6 @@ describe('VM restore action: identity-policy=auto', () => {
         const { output, messages } = await run(vmRestoreAction, vm('web'), restoreWith({ labels, namespaceMapping: { src: 'dst' } }), identityCluster());
         expect(pathGet(output.item, ['spec', 'template', 'spec', 'domain', 'firmware', 'uuid'])).toBe('5d307ca9-b3ef-428c-8861-06e72d69f223');
         expect(messages.filter((m) => !m.startsWith('Updating'))).toEqual([
-            'Running VMRestorePlugin',
             'Clear virtual machine MAC addresses',
             'Generate new firmware serial',
             'Mapping namespace reference spec.template.spec.networks[1].multus.networkName of VirtualMachine src/web from src/web-net to dst/web-net',

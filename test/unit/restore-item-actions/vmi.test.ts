@@ -17,7 +17,7 @@ describe('VMI restore action (upstream TestVmiRestoreExecute)', () => {
         const labels = { [KNOB.identityPolicy]: 'bogus' };
         const { output, messages, cluster } = await run(vmiRestoreAction, vmi('owned'), restoreWith({ labels }));
         expect(output).toEqual({ additionalItems: [], skipRestore: true });
-        expect(messages).toEqual(['Running VMIRestorePlugin', "VMI is owned by a VM, it doesn't need to be restored"]);
+        expect(messages).toEqual(["VMI is owned by a VM, it doesn't need to be restored"]);
         expect(cluster.calls).toEqual([]);
     });
 
@@ -45,7 +45,7 @@ describe('VMI restore action (upstream TestVmiRestoreExecute)', () => {
     });
 });
 
-describe('VMI restore action: identity policy on the returned item (fix of the Go plugin quirk 8.1)', () => {
+describe('VMI restore action: identity policy on the returned item (the Go plugin changed a copy and returned the original)', () => {
     const spec = (item: KubeObject | undefined, path: (string | number)[]): unknown => pathGet(item, ['spec', ...path]);
 
     it('clear-mac-address clears the MACs of the returned VMI', async () => {
@@ -54,7 +54,7 @@ describe('VMI restore action: identity policy on the returned item (fix of the G
             { name: 'default', masquerade: {} },
             { name: 'net1', bridge: {} },
         ]);
-        expect(messages).toEqual(['Running VMIRestorePlugin', 'Clear virtual machine instance MAC addresses']);
+        expect(messages).toEqual(['Clear virtual machine instance MAC addresses']);
     });
 
     it('generate-new-firmware-uuid and generate-new-serial replace both values of the returned VMI', async () => {

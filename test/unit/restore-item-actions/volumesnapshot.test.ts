@@ -1,11 +1,12 @@
 import { pathGet } from '../../../src/kube/object';
 import { volumeSnapshotRestoreAction } from '../../../src/restore-item-actions/volumesnapshot';
 import { fixture, run } from './helpers';
+import { selectorOf } from '../../../src/plugin/adapter';
 
 describe('VolumeSnapshot restore action registration', () => {
     it('keeps the Go plugin name and applies to group-qualified VolumeSnapshots', () => {
         expect(volumeSnapshotRestoreAction.name).toBe('kubevirt-velero-plugin/restore-volumesnapshot-action');
-        expect(volumeSnapshotRestoreAction.appliesTo).toEqual({ includedResources: ['volumesnapshots.snapshot.storage.k8s.io'] });
+        expect(selectorOf(volumeSnapshotRestoreAction.appliesTo)).toEqual({ includedResources: ['volumesnapshots.snapshot.storage.k8s.io'] });
     });
 });
 
@@ -18,7 +19,7 @@ describe('VolumeSnapshot restore action (upstream TestVolumeSnapshotRestoreExecu
         expect(output.skipRestore).toBe(false);
         expect(pathGet(output.item, ['metadata', 'labels'])).toEqual(labels);
         expect(pathGet(output.item, ['metadata', 'annotations'])).toEqual(annotations);
-        expect(messages).toEqual(['Executing VolumeSnapshotRestoreItemAction']);
+        expect(messages).toEqual([]);
     });
 
     it.each([
