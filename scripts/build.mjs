@@ -36,16 +36,18 @@ execFileSync(process.execPath, [join(repo, 'scripts', 'gen-proto.mjs')], { stdio
 const quietWinston = {
     name: 'quiet-winston',
     setup(b) {
-        b.onResolve({ filter: /[\/]system[\/]supports-colors(\.js)?$/ }, (a) =>
+        b.onResolve({ filter: /[/\\]system[/\\]supports-colors(\.js)?$/ }, (a) =>
             a.resolveDir.includes(`${join('@colors', 'colors')}`) ? { path: 'supports-colors', namespace: 'no-colours' } : undefined,
         );
         b.onLoad({ filter: /.*/, namespace: 'no-colours' }, () => ({
             contents: 'module.exports = { supportsColor: function () { return false; }, stdout: false, stderr: false };',
             loader: 'js',
         }));
-        b.onResolve({ filter: /^@dabh\/diagnostics$/ }, (a) => ({
-            path: join(dirname(require.resolve('@dabh/diagnostics/package.json', { paths: [a.resolveDir] })), 'node', 'production.js'),
-        }));
+        // winston's own dependency, found from where winston asks for it.
+        b.onResolve({ filter: /^@dabh\/diagnostics$/ }, async (a) => {
+            const production = await b.resolve(`${a.path}/node/production.js`, { resolveDir: a.resolveDir, kind: a.kind });
+            return production.errors.length > 0 ? { errors: production.errors } : { path: production.path };
+        });
     },
 };
 
@@ -125,7 +127,14 @@ function singleExecutable(target, withCache) {
     chmodSync(target, 0o755);
     execFileSync(
         nodeBinary,
-        [join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'), target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+        [
+            join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'),
+            target,
+            'NODE_SEA_BLOB',
+            blob,
+            '--sentinel-fuse',
+            'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
     );
 }
@@ -169,7 +178,11 @@ const image = join(buildDir, 'image');
 rmSync(image, { recursive: true, force: true });
 mkdirSync(join(image, 'plugins'), { recursive: true });
 mkdirSync(join(image, 'bin'), { recursive: true });
-for (const [file, mode] of [['kubevirt-velero-plugin', 0o755], ['libstdc++.so.6', 0o644], ['libgcc_s.so.1', 0o644]]) {
+for (const [file, mode] of [
+    ['kubevirt-velero-plugin', 0o755],
+    ['libstdc++.so.6', 0o644],
+    ['libgcc_s.so.1', 0o644],
+]) {
     copyFileSync(join(distDir, file), join(image, 'plugins', file));
     chmodSync(join(image, 'plugins', file), mode);
 }

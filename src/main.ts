@@ -3,6 +3,7 @@
  * handshake line from stdout, talks gRPC over a unix socket, and ends it with GRPCController/Shutdown.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import type * as Sea from 'node:sea';
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
@@ -50,7 +51,7 @@ function commandPath(): string {
     return process.argv[1] && !isSingleExecutable() ? process.argv[1] : process.argv0;
 }
 
-type SeaApi = typeof import('node:sea');
+type SeaApi = typeof Sea;
 
 function seaApi(): SeaApi | undefined {
     try {
@@ -104,11 +105,11 @@ function startActionWorker(setup: WorkerSetup): Worker {
     if (sea) {
         let cache: Uint8Array | undefined;
         try {
-            cache = new Uint8Array(sea.getAsset(CACHE_ASSET) as ArrayBuffer);
+            cache = new Uint8Array(sea.getAsset(CACHE_ASSET));
         } catch {
             cache = undefined;
         }
-        const program = sea.getAsset(PROGRAM_ASSET, 'utf8') as string;
+        const program = sea.getAsset(PROGRAM_ASSET, 'utf8');
         return new Worker(SEA_WORKER_BOOT, { eval: true, argv: [WORKER_ARG], workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
     }
     // The bundle run by node (scripts/start.sh, the lab's wrapper): the same file on the worker.

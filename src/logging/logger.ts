@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import type * as WinstonModule from 'winston';
 import type { LogEntry, Logger as Winston } from 'winston';
 import type TransportStream from 'winston-transport';
 
@@ -70,6 +71,8 @@ export function parseLevel(value: string | undefined): Level | undefined {
 }
 
 function fieldValue(key: string, value: unknown): unknown {
+    // Any value becomes a string here, objects as '[object Object]': Velero asserts these keys are strings.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (STRING_KEYS.has(key)) return value === undefined || value === null ? '' : String(value);
     if (value instanceof Error) return value.message;
     if (typeof value === 'bigint') return value.toString();
@@ -119,7 +122,7 @@ interface Entry {
  * docs/decisions/018-winston-logger.md).
  */
 interface WinstonParts {
-    winston: typeof import('winston');
+    winston: typeof WinstonModule;
     SyncTransport: new (sink: Sink) => TransportStream;
 }
 let parts: WinstonParts | undefined;
@@ -127,7 +130,7 @@ let parts: WinstonParts | undefined;
 function winstonParts(): WinstonParts {
     if (parts) return parts;
     /* eslint-disable @typescript-eslint/no-require-imports -- a synchronous, deferred load (see above) */
-    const winston = require('winston') as typeof import('winston');
+    const winston = require('winston') as typeof WinstonModule;
     const Transport = require('winston-transport') as typeof TransportStream;
     /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -155,7 +158,7 @@ function winstonParts(): WinstonParts {
 }
 
 /** The winston format: the hclog JSON line of formatLine, stored where transports look for it. */
-function hclogLine(winston: typeof import('winston'), source: string): ReturnType<ReturnType<typeof winston.format>> {
+function hclogLine(winston: typeof WinstonModule, source: string): ReturnType<ReturnType<typeof winston.format>> {
     return winston.format((info) => {
         const entry = info as unknown as Entry;
         entry[MESSAGE] = formatLine(entry.level as Level, entry.message, entry[FIELDS] ?? {}, source);
