@@ -214,9 +214,25 @@ export class Logger {
 
     log(level: Level, message: string, fields: Fields = {}): void {
         if (!this.enabled(level)) return;
+        const entry: Entry = { level, message: String(message), [FIELDS]: { ...this.bound, ...fields } };
+        let core: Winston;
         try {
-            const entry: Entry = { level, message: String(message), [FIELDS]: { ...this.bound, ...fields } };
-            coreFor(this.sink, this.threshold, this.source).log(entry as unknown as LogEntry);
+            core = coreFor(this.sink, this.threshold, this.source);
+        } catch {
+            // winston could not be loaded: the line still goes out, in the same form.
+            this.fallback(entry);
+            return;
+        }
+        try {
+            core.log(entry as unknown as LogEntry);
+        } catch {
+            // A broken stderr must never take the plugin down.
+        }
+    }
+
+    private fallback(entry: Entry): void {
+        try {
+            this.sink(formatLine(entry.level as Level, entry.message, entry[FIELDS], this.source));
         } catch {
             // A broken stderr must never take the plugin down.
         }

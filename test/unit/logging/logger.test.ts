@@ -102,6 +102,20 @@ describe('log lines in the form go-plugin parses', () => {
         expect(b[0]).toContain('to b');
     });
 
+    it('a line still goes out, in the same form, when winston cannot be loaded', () => {
+        const lines: string[] = [];
+        jest.isolateModules(() => {
+            jest.doMock('winston', () => {
+                throw new Error('winston is missing');
+            });
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module under the mock
+            const isolated = require('../../../src/logging/logger') as { Logger: typeof Logger };
+            new isolated.Logger('info', (line) => lines.push(line)).with({ action: 'a' }).warn('still here', { name: 'vm1' });
+        });
+        jest.dontMock('winston');
+        expect(lines).toEqual([formatLine('warn', 'still here', { action: 'a', name: 'vm1' }, 'kubevirt-velero-plugin')]);
+    });
+
     it('a failing sink never throws into the caller', () => {
         const logger = new Logger('info', () => {
             throw new Error('EPIPE');
