@@ -25,8 +25,35 @@ function step(message) {
 
 execFileSync(process.execPath, [join(repo, 'scripts', 'gen-proto.mjs')], { stdio: 'inherit' });
 
+/**
+ * Two of winston's dependencies do work at load time that the plugin never uses and that costs start-up
+ * (docs/decisions/018-winston-logger.md): @colors/colors probes process.stdout and process.stderr for
+ * colour support (creating both stdio streams: 20-60 ms of CPU), and @dabh/diagnostics loads its
+ * development build (colour spaces, ANSI namespaces) unless NODE_ENV is "production". Our lines are JSON
+ * without colours, and winston's diagnostics output must never reach Velero: the bundle gets a
+ * "no colours" answer and the production build of diagnostics (a no-op unless forced).
+ */
+const quietWinston = {
+    name: 'quiet-winston',
+    setup(b) {
+        b.onResolve({ filter: /[/\\]system[/\\]supports-colors(\.js)?$/ }, (a) =>
+            a.resolveDir.includes(`${join('@colors', 'colors')}`) ? { path: 'supports-colors', namespace: 'no-colours' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'no-colours' }, () => ({
+            contents: 'module.exports = { supportsColor: function () { return false; }, stdout: false, stderr: false };',
+            loader: 'js',
+        }));
+        // winston's own dependency, found from where winston asks for it.
+        b.onResolve({ filter: /^@dabh\/diagnostics$/ }, async (a) => {
+            const production = await b.resolve(`${a.path}/node/production.js`, { resolveDir: a.resolveDir, kind: a.kind });
+            return production.errors.length > 0 ? { errors: production.errors } : { path: production.path };
+        });
+    },
+};
+
 mkdirSync(buildDir, { recursive: true });
 await build({
+    plugins: [quietWinston],
     entryPoints: [join(repo, 'src', 'index.ts')],
     outfile: bundle,
     bundle: true,
@@ -38,6 +65,16 @@ await build({
     logLevel: 'warning',
     metafile: false,
 });
+// The bundle must stay ASCII: a single other character makes V8 hold the whole 2 MB program source as
+// a two-byte string (+2.3 MiB of heap and as much external memory at every start; one en dash in a
+// comment of winston's file transport did it). esbuild escapes non-ASCII characters in code and strings
+// (charset "ascii", its default), so what is left can only be in comments it keeps.
+{
+    const text = readFileSync(bundle, 'utf8');
+    // eslint-disable-next-line no-control-regex
+    const ascii = text.replace(/[^\x00-\x7f]/g, '?');
+    if (ascii !== text) writeFileSync(bundle, ascii);
+}
 step(`bundle ${bundle}`);
 await build({
     entryPoints: [join(repo, 'src', 'sea', 'loader.ts')],
@@ -50,6 +87,9 @@ await build({
     logLevel: 'warning',
 });
 if (process.argv.includes('--bundle-only')) process.exit(0);
+
+/** V8 flags of the executable (execArgv in the SEA configuration below). */
+const V8_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
 
 /**
  * Injects the loader (src/sea/loader.ts) and the assets into a copy of the official Node binary. The
@@ -75,16 +115,26 @@ function singleExecutable(target, withCache) {
             // --lite-mode: no optimizing compilers and no eagerly allocated feedback vectors. The plugin spends
             // its time in JSON.parse/stringify (C++) and short action cores; peak RSS of a 100-VM backup
             // 101 -> 77 MiB, restore 93 -> 74 MiB, no slower (docs/decisions/012-footprint.md).
-            execArgv: ['--max-semi-space-size=1', '--lite-mode'],
+            execArgv: V8_FLAGS,
         }),
     );
-    execFileSync(nodeBinary, ['--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // The blob's code cache (useCodeCache, of the loader) is made by this process: give it the flags the
+    // executable runs with, or V8 rejects the cache at every start, and Node prints a warning, which
+    // costs more than the cache saves (it creates process.stderr).
+    execFileSync(nodeBinary, [...V8_FLAGS, '--experimental-sea-config', seaConfig], { stdio: ['ignore', 'ignore', 'inherit'] });
     rmSync(target, { force: true });
     copyFileSync(nodeBinary, target);
     chmodSync(target, 0o755);
     execFileSync(
         nodeBinary,
-        [join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'), target, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+        [
+            join(dirname(require.resolve('postject/package.json')), 'dist', 'cli.js'),
+            target,
+            'NODE_SEA_BLOB',
+            blob,
+            '--sentinel-fuse',
+            'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2',
+        ],
         { stdio: ['ignore', 'ignore', 'inherit'] },
     );
 }
@@ -128,7 +178,11 @@ const image = join(buildDir, 'image');
 rmSync(image, { recursive: true, force: true });
 mkdirSync(join(image, 'plugins'), { recursive: true });
 mkdirSync(join(image, 'bin'), { recursive: true });
-for (const [file, mode] of [['kubevirt-velero-plugin', 0o755], ['libstdc++.so.6', 0o644], ['libgcc_s.so.1', 0o644]]) {
+for (const [file, mode] of [
+    ['kubevirt-velero-plugin', 0o755],
+    ['libstdc++.so.6', 0o644],
+    ['libgcc_s.so.1', 0o644],
+]) {
     copyFileSync(join(distDir, file), join(image, 'plugins', file));
     chmodSync(join(image, 'plugins', file), mode);
 }

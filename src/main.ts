@@ -3,8 +3,8 @@
  * handshake line from stdout, talks gRPC over a unix socket, and ends it with GRPCController/Shutdown.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type * as Sea from 'node:sea';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
 import { Logger, type Level } from './logging/logger';
@@ -25,10 +25,12 @@ function guardStdout(log: Logger): void {
 }
 
 /**
- * Points a standard descriptor at /dev/null. go-plugin's client reads our stdout and stderr pipes in
- * goroutines that race with its own cmd.Wait(): a pipe still open when the process exits can be closed
- * under a reader, which logs "error encountered while scanning stdout" / "reading plugin stderr" at
- * error level (a backup error). Closing the pipes well before exiting gives the readers a clean EOF.
+ * Points a standard descriptor at /dev/null. go-plugin's client scans our stdout in a goroutine that
+ * does not wait for EOF before its cmd.Wait() closes the pipe: a stdout still open when the process
+ * exits can be closed under that reader, which logs "error encountered while scanning stdout" at error
+ * level (a backup error). stdout is therefore detached right after the handshake line. (stderr needs no
+ * such care: go-plugin 1.6.0, the one Velero 1.18 uses, reads stderr to EOF before cmd.Wait(), and
+ * our writes to it are synchronous; see docs/decisions/018-winston-logger.md.)
  * close + open reuses the lowest free descriptor, so the number stays taken and cannot be handed to a
  * socket later.
  */
@@ -49,14 +51,11 @@ function commandPath(): string {
     return process.argv[1] && !isSingleExecutable() ? process.argv[1] : process.argv0;
 }
 
-interface SeaApi {
-    isSea(): boolean;
-    getAsset(key: string, encoding?: string): string | ArrayBuffer;
-}
+type SeaApi = typeof Sea;
 
 function seaApi(): SeaApi | undefined {
     try {
-        const api = createRequire(__filename)('node:sea') as SeaApi;
+        const api = process.getBuiltinModule('node:sea');
         return api.isSea() ? api : undefined;
     } catch {
         return undefined;
@@ -78,6 +77,13 @@ interface WorkerSetup {
     cache?: Uint8Array;
 }
 
+/**
+ * Marks the action worker's process.argv. node:worker_threads is loaded only by a process that starts a
+ * worker or is one: compiling it is some 10-30 ms of CPU at start (V8 cannot use Node's built-in code
+ * cache under --lite-mode, see docs/decisions/018-winston-logger.md).
+ */
+const WORKER_ARG = '--kvp-action-worker';
+
 /** Assets of the single executable (scripts/build.mjs); the same names as in src/sea/loader.ts. */
 const PROGRAM_ASSET = 'kubevirt-velero-plugin.cjs';
 const CACHE_ASSET = 'kubevirt-velero-plugin.cache';
@@ -94,19 +100,20 @@ new Script(wrap(workerData.program), options).runInThisContext().call(program.ex
 `;
 
 function startActionWorker(setup: WorkerSetup): Worker {
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     const sea = seaApi();
     if (sea) {
         let cache: Uint8Array | undefined;
         try {
-            cache = new Uint8Array(sea.getAsset(CACHE_ASSET) as ArrayBuffer);
+            cache = new Uint8Array(sea.getAsset(CACHE_ASSET));
         } catch {
             cache = undefined;
         }
-        const program = sea.getAsset(PROGRAM_ASSET, 'utf8') as string;
-        return new Worker(SEA_WORKER_BOOT, { eval: true, workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
+        const program = sea.getAsset(PROGRAM_ASSET, 'utf8');
+        return new Worker(SEA_WORKER_BOOT, { eval: true, argv: [WORKER_ARG], workerData: { ...setup, program, ...(cache ? { cache } : {}) } });
     }
     // The bundle run by node (scripts/start.sh, the lab's wrapper): the same file on the worker.
-    return new Worker(require.main?.filename ?? process.argv[1] ?? __filename, { workerData: setup });
+    return new Worker(require.main?.filename ?? process.argv[1] ?? __filename, { argv: [WORKER_ARG], workerData: setup });
 }
 
 function isWorkerSetup(value: unknown): value is WorkerSetup {
@@ -114,7 +121,7 @@ function isWorkerSetup(value: unknown): value is WorkerSetup {
 }
 
 /** The action worker: the same actions, called through messages from the gRPC thread. */
-function runActionWorker(setup: WorkerSetup): number {
+function runActionWorker(setup: WorkerSetup, parentPort: MessagePort | null): number {
     const log = new Logger(setup.logLevel);
     process.on('uncaughtException', (error) => log.error('unexpected error (process keeps serving)', { error: errorMessage(error) }));
     process.on('unhandledRejection', (error) => log.error('unexpected rejection (process keeps serving)', { error: errorMessage(error) }));
@@ -143,8 +150,6 @@ export function watchParent(onGone: () => void, intervalMs = PARENT_POLL_MS): vo
 /** How often the parent pid is checked (one getppid call). */
 const PARENT_POLL_MS = 250;
 
-/** Time between closing stderr and exiting, well inside Velero's 2 s shutdown budget. */
-const EXIT_DRAIN_MS = 100;
 /** How long Shutdown waits for calls in flight before ending them (the process must be gone within 1 s). */
 const SHUTDOWN_GRACE_MS = 100;
 /**
@@ -188,7 +193,10 @@ async function preflight(argv: readonly string[]): Promise<number> {
 }
 
 export async function main(): Promise<number> {
-    if (!isMainThread && isWorkerSetup(workerData)) return runActionWorker(workerData);
+    if (process.argv.includes(WORKER_ARG)) {
+        const threads = process.getBuiltinModule('node:worker_threads');
+        if (!threads.isMainThread && isWorkerSetup(threads.workerData)) return runActionWorker(threads.workerData, threads.parentPort);
+    }
     if (process.argv[2] === 'preflight') return preflight(process.argv.slice(3));
     const cookieProblem = checkCookie(process.env);
     if (cookieProblem) {
@@ -221,14 +229,17 @@ export async function main(): Promise<number> {
         if (exiting) return;
         exiting = true;
         log.debug('plugin exiting');
-        detachDescriptor(2);
+        // Every log line is already in the stderr pipe (written synchronously), and go-plugin reads that
+        // pipe to EOF before it reaps the process: exit as soon as the worker (if any) has stopped, so
+        // that process.exit does not wait for it. No fixed drain (docs/decisions/018-winston-logger.md).
         const hard = setTimeout(() => process.kill(process.pid, 'SIGKILL'), HARD_EXIT_MS);
-        // Let the client's stderr reader see EOF before the process is reaped (see detachDescriptor),
-        // and the worker stop, so that process.exit does not wait for it.
-        void Promise.all([offload.stop().catch(() => undefined), new Promise((r) => setTimeout(r, EXIT_DRAIN_MS))]).then(() => {
-            clearTimeout(hard);
-            process.exit(code);
-        });
+        void offload
+            .stop()
+            .catch(() => undefined)
+            .then(() => {
+                clearTimeout(hard);
+                process.exit(code);
+            });
     };
     const server = new PluginServer({
         registry,
@@ -249,7 +260,9 @@ export async function main(): Promise<number> {
     writeSync(1, handshakeLine(address, negotiated.version));
     // The handshake is all stdout ever carries; anything that still reaches for it gets stderr.
     detachDescriptor(1);
-    Object.defineProperty(process, 'stdout', { value: process.stderr, configurable: true });
+    // A getter: creating process.stderr (a stream over the pipe) costs tens of milliseconds of CPU, paid
+    // only if something ever reaches for stdout or stderr.
+    Object.defineProperty(process, 'stdout', { get: () => process.stderr, configurable: true });
     log.debug('plugin serving', { network: address.network, address: address.address });
     return 0;
 }

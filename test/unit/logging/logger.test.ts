@@ -68,6 +68,54 @@ describe('log lines in the form go-plugin parses', () => {
         expect(lines[1]).not.toHaveProperty('action');
     });
 
+    it('every line is in the sink when the logging call returns, the first one included (nothing lost at exit)', () => {
+        const lines: string[] = [];
+        const logger = new Logger('debug', (line) => lines.push(line));
+        const child = logger.with({ action: 'a' });
+        for (let i = 0; i < 1000; i++) {
+            (i % 2 === 0 ? logger : child).debug(`line ${i}`);
+            expect(lines).toHaveLength(i + 1);
+        }
+    });
+
+    it.each([
+        ['message', 'a field'],
+        ['level', 'error'],
+        ['@level', 'error'],
+    ])('a field named %p cannot change the line’s level or message', (key, value) => {
+        const lines: Record<string, unknown>[] = [];
+        const logger = new Logger('info', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+        logger.info('the message', { [key]: value });
+        expect(lines).toHaveLength(1);
+        expect(lines[0]?.['@level']).toBe('info');
+        expect(lines[0]?.['@message']).toBe('the message');
+    });
+
+    it('loggers with other sinks or thresholds do not share lines', () => {
+        const a: string[] = [];
+        const b: string[] = [];
+        new Logger('info', (line) => a.push(line)).info('to a');
+        new Logger('warn', (line) => b.push(line)).info('not to b');
+        new Logger('debug', (line) => b.push(line)).debug('to b');
+        expect(a).toHaveLength(1);
+        expect(b).toHaveLength(1);
+        expect(b[0]).toContain('to b');
+    });
+
+    it('a line still goes out, in the same form, when winston cannot be loaded', () => {
+        const lines: string[] = [];
+        jest.isolateModules(() => {
+            jest.doMock('winston', () => {
+                throw new Error('winston is missing');
+            });
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy of the module under the mock
+            const isolated = require('../../../src/logging/logger') as { Logger: typeof Logger };
+            new isolated.Logger('info', (line) => lines.push(line)).with({ action: 'a' }).warn('still here', { name: 'vm1' });
+        });
+        jest.dontMock('winston');
+        expect(lines).toEqual([formatLine('warn', 'still here', { action: 'a', name: 'vm1' }, 'kubevirt-velero-plugin')]);
+    });
+
     it('a failing sink never throws into the caller', () => {
         const logger = new Logger('info', () => {
             throw new Error('EPIPE');
