@@ -62,7 +62,6 @@ function status(pid) {
     return { rss: kb('VmRSS:') / 1024, hwm: kb('VmHWM:') / 1024 };
 }
 
-
 const rows = [];
 for (let i = 0; i < runs; i++) {
     const plugin = await startPlugin(binary, { KUBECONFIG: kubeconfig }, ['--log-level=error']);
@@ -87,7 +86,10 @@ for (let i = 0; i < runs; i++) {
 }
 server.close();
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-for (const r of rows) console.log(`run: idle ${r.idle.toFixed(1)} MiB, after first cluster read ${r.after.toFixed(1)} MiB (peak ${r.hwm.toFixed(1)} MiB), first call ${r.ms.toFixed(1)} ms, ${r.outcome}`);
+for (const r of rows)
+    console.log(
+        `run: idle ${r.idle.toFixed(1)} MiB, after first cluster read ${r.after.toFixed(1)} MiB (peak ${r.hwm.toFixed(1)} MiB), first call ${r.ms.toFixed(1)} ms, ${r.outcome}`,
+    );
 console.log(
     `${binary}: ${runs} runs, median RSS idle ${median(rows.map((r) => r.idle)).toFixed(1)} MiB, after first cluster read ${median(rows.map((r) => r.after)).toFixed(1)} MiB, peak ${median(rows.map((r) => r.hwm)).toFixed(1)} MiB, first cluster call ${median(rows.map((r) => r.ms)).toFixed(1)} ms`,
 );

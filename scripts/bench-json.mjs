@@ -54,7 +54,17 @@ const cases = [
     ...[10_000, 100_000, 1_000_000].map((n) => [`array of ${n} numbers`, `[${Array(n).fill('1.0').join(',')}]`]),
     ['nested 999 deep', `${'{"a":['.repeat(499)}1${']}'.repeat(499)}`],
 ];
-console.log('case'.padEnd(28), 'MB'.padStart(6), 'ours parse ms'.padStart(14), 'ms/MB'.padStart(7), 'stringify'.padStart(10), 'clone'.padStart(8), 'JSON.parse'.padStart(11), 'reviver'.padStart(9), ' round trip');
+console.log(
+    'case'.padEnd(28),
+    'MB'.padStart(6),
+    'ours parse ms'.padStart(14),
+    'ms/MB'.padStart(7),
+    'stringify'.padStart(10),
+    'clone'.padStart(8),
+    'JSON.parse'.padStart(11),
+    'reviver'.padStart(9),
+    ' round trip',
+);
 for (const [name, text] of cases) {
     const bytes = Buffer.from(text);
     const mb = bytes.length / 1e6;

@@ -65,11 +65,7 @@ export function assessConsistency(vm: KubeObject | undefined, vmi: KubeObject | 
     const podNames = pods.map(nameOf);
     const problems: string[] = [];
     if (conditionTrue(vmi, 'Paused')) problems.push('VM is paused: its filesystems cannot be frozen');
-    for (const [what, obj] of [
-        ['VirtualMachine', vm],
-        ['VirtualMachineInstance', vmi],
-        ...pods.map((p) => ['Pod', p] as const),
-    ] as const) {
+    for (const [what, obj] of [['VirtualMachine', vm], ['VirtualMachineInstance', vmi], ...pods.map((p) => ['Pod', p] as const)] as const) {
         if (obj && skipsHooks(obj)) problems.push(`${ANN.skipBackupHooks} is set on ${what} ${nameOf(obj)}`);
     }
     if (pods.length === 0) {

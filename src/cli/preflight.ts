@@ -183,7 +183,7 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightCommand {
                         break;
                     case 'namespace-mappings':
                         if (command !== 'restore') throw new UsageError('--namespace-mappings is a restore flag');
-                        spec['namespaceMapping'] = { ...((spec['namespaceMapping']) ?? {}), ...parseMappings(v) };
+                        spec['namespaceMapping'] = { ...(spec['namespaceMapping'] ?? {}), ...parseMappings(v) };
                         break;
                     case 'check-permissions':
                         common.checkPermissions = parseBool(flag, value);
@@ -209,7 +209,9 @@ export function parsePreflightArgs(argv: readonly string[]): PreflightCommand {
         const old = ['includedResources', 'excludedResources'].some((k) => k in spec) || 'includeClusterResources' in spec;
         const scoped = Object.keys(spec).some((k) => /ScopedResources$/.test(k));
         if (old && scoped) {
-            throw new UsageError('include-resources, exclude-resources and include-cluster-resources are old filter parameters; they cannot be used with the new scoped filters (include/exclude-cluster-scoped-resources, include/exclude-namespace-scoped-resources)');
+            throw new UsageError(
+                'include-resources, exclude-resources and include-cluster-resources are old filter parameters; they cannot be used with the new scoped filters (include/exclude-cluster-scoped-resources, include/exclude-namespace-scoped-resources)',
+            );
         }
         return { command, ...common, backup: { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'preflight', namespace: 'velero', labels }, spec } };
     }

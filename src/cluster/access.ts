@@ -40,7 +40,13 @@ async function post(endpoint: Endpoint, path: string, body: unknown): Promise<{ 
                 ...options,
                 method: 'POST',
                 timeout: TIMEOUT_MS,
-                headers: { ...options.headers, Accept: 'application/json', 'Content-Type': 'application/json', 'Content-Length': payload.length, 'User-Agent': 'kubevirt-velero-plugin' },
+                headers: {
+                    ...options.headers,
+                    Accept: 'application/json',
+                    'Content-Type': 'application/json',
+                    'Content-Length': payload.length,
+                    'User-Agent': 'kubevirt-velero-plugin',
+                },
             },
             (res) => {
                 const chunks: Buffer[] = [];

@@ -46,9 +46,7 @@ export function findConfigSource(probe: ConfigProbe): ConfigSource | undefined {
     if ((probe.env['KUBECONFIG'] ?? '') !== '') return 'KUBECONFIG';
     if (probe.home !== null && probe.exists(join(probe.home, '.kube', 'config'))) return '~/.kube/config';
     const inPod =
-        (probe.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' &&
-        (probe.env['KUBERNETES_SERVICE_PORT'] ?? '') !== '' &&
-        probe.exists(join(probe.serviceAccountDir, 'token'));
+        (probe.env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && (probe.env['KUBERNETES_SERVICE_PORT'] ?? '') !== '' && probe.exists(join(probe.serviceAccountDir, 'token'));
     return inPod ? 'in-cluster' : undefined;
 }
 

@@ -425,10 +425,7 @@ export class KubeCluster implements ClusterReader {
         const groups = this.parseDiscovery(rootCall, rootResponse, 'APIGroupList')['groups'];
         return (Array.isArray(groups) ? groups : []).some(
             (g: unknown) =>
-                isRecord(g) &&
-                g['name'] === resource.group &&
-                Array.isArray(g['versions']) &&
-                g['versions'].some((v: unknown) => isRecord(v) && v['groupVersion'] === gv),
+                isRecord(g) && g['name'] === resource.group && Array.isArray(g['versions']) && g['versions'].some((v: unknown) => isRecord(v) && v['groupVersion'] === gv),
         );
     }
 
@@ -507,8 +504,7 @@ export class KubeCluster implements ClusterReader {
                 if (status === 401 || status === 403) throw forbidden(call, status, statusMessage(response.body));
                 retryable = isRetryableStatus(status);
                 if (retryable) retryAfter = retryAfterMs(response.headers['retry-after'], this.now());
-                failure = () =>
-                    new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP ${status}${attemptsNote(attempt)})`, statusMessage(response.body)));
+                failure = () => new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP ${status}${attemptsNote(attempt)})`, statusMessage(response.body)));
             } catch (error) {
                 if (error instanceof PluginError) throw error;
                 if (!(error instanceof TransportError)) {
@@ -560,10 +556,7 @@ function attemptsNote(attempt: number): string {
 function forbidden(call: Call, status: number, message: string): PluginError {
     const head = withMessage(`cannot ${call.description} (HTTP ${status})`, message);
     if (status === 401) {
-        return new PluginError(
-            'Forbidden',
-            `unauthorized: ${head}; check the plugin's credentials (service account token or kubeconfig user)`,
-        );
+        return new PluginError('Forbidden', `unauthorized: ${head}; check the plugin's credentials (service account token or kubeconfig user)`);
     }
     const grant = call.verb === 'discover' ? `"get" on the non-resource URL ${call.path}` : `"${call.verb}" on ${call.counted}`;
     return new PluginError('Forbidden', `forbidden: ${head}; grant the plugin's identity ${grant} (see manifests/rbac)`);

@@ -443,11 +443,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const username = uf.string('username');
     const password = uf.string('password');
     const exec = uf.dictOf('exec');
-    const methods = [
-        ...(token !== '' || tokenFile !== '' ? ['token'] : []),
-        ...(username !== '' || password !== '' ? ['basic auth'] : []),
-        ...(exec ? ['exec'] : []),
-    ];
+    const methods = [...(token !== '' || tokenFile !== '' ? ['token'] : []), ...(username !== '' || password !== '' ? ['basic auth'] : []), ...(exec ? ['exec'] : [])];
     if (methods.length > 1) throw uf.fail(`more than one authentication method (${methods.join(', ')}); only one is allowed`);
     for (const value of [token, password]) registerCredential(value);
     let auth: Auth = { kind: 'none' };

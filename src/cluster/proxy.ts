@@ -176,7 +176,13 @@ async function socks5Connect(socket: net.Socket, proxy: URL, host: string, port:
 
 function expandIPv6(address: string): number[] {
     const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-    const parse = (s: string | undefined): number[] => (s ? s.split(':').filter((x) => x !== '').map((x) => parseInt(x, 16)) : []);
+    const parse = (s: string | undefined): number[] =>
+        s
+            ? s
+                  .split(':')
+                  .filter((x) => x !== '')
+                  .map((x) => parseInt(x, 16))
+            : [];
     const h = parse(head);
     const t = parse(tail);
     return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
@@ -333,7 +339,9 @@ export function proxyFromEnvironment(server: string, env: Record<string, string 
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (host === 'localhost' || (net.isIPv4(host) && host.startsWith('127.')) || host === '::1') return undefined;
     const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
-    for (const entry of pick('NO_PROXY', 'no_proxy').split(',').map((e) => e.trim().toLowerCase())) {
+    for (const entry of pick('NO_PROXY', 'no_proxy')
+        .split(',')
+        .map((e) => e.trim().toLowerCase())) {
         if (entry === '') continue;
         if (entry === '*') return undefined;
         if (entry.includes('/')) {

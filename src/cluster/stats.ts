@@ -91,5 +91,12 @@ export function formatRequestStats(stats: RequestStats): string {
     const footer = ['TOTAL', '', '', String(stats.total.count), String(stats.total.bytes), ''];
     const table = [header, ...rows, footer];
     const widths = header.map((_h, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
-    return table.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+    return table
+        .map((r) =>
+            r
+                .map((c, i) => c.padEnd(widths[i] ?? 0))
+                .join('  ')
+                .trimEnd(),
+        )
+        .join('\n');
 }

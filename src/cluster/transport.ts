@@ -132,8 +132,7 @@ export function httpGet(endpoint: Endpoint, path: string, options: GetOptions): 
                 },
                 (res) => {
                     phase = 'reading';
-                    const tooLarge = (): TransportError =>
-                        new TransportError('too-large', `the response is larger than the ${formatBytes(maxBodyBytes)} limit`, wireBytes);
+                    const tooLarge = (): TransportError => new TransportError('too-large', `the response is larger than the ${formatBytes(maxBodyBytes)} limit`, wireBytes);
                     const announced = Number(res.headers['content-length'] ?? NaN);
                     const gzip = (res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip';
                     if (!gzip && announced > maxBodyBytes) {

@@ -12,14 +12,7 @@ import type { GroupResource } from '../kube/resources';
 import { R } from '../kube/resources';
 
 export type { ClusterView } from './view';
-export {
-    dataVolumeBackupGraph,
-    pvcBackupGraph,
-    replicaSetVmis,
-    vmBackupGraph,
-    vmiBackupGraph,
-    vmirsBackupGraph,
-} from './backup';
+export { dataVolumeBackupGraph, pvcBackupGraph, replicaSetVmis, vmBackupGraph, vmiBackupGraph, vmirsBackupGraph } from './backup';
 export { vmiRestoreGraph, vmRestoreGraph } from './restore';
 export { poolBackupGraph, poolOwner, poolRestoreGraph, templateSourceGraph } from './template';
 export { itemBlockGraph, podItemBlockGraph } from './itemblock';

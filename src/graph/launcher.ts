@@ -24,7 +24,5 @@ export function launcherPods(vmi: KubeObject, view: ClusterView): KubeObject[] {
     const uid = stringAt(vmi, ['metadata', 'uid']);
     const name = nameOf(vmi);
     if (!uid || !name) return [];
-    return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter(
-        (pod) => annotationsOf(pod)[ANN.domain] === name && !podFinished(pod),
-    );
+    return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter((pod) => annotationsOf(pod)[ANN.domain] === name && !podFinished(pod));
 }

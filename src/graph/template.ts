@@ -19,7 +19,11 @@ function concrete(name: string): boolean {
 
 /** The names of spec.dataVolumeTemplates[] of a VM spec (DataVolumes each new VM creates for itself). */
 function templatedNames(vmSpec: unknown): Set<string> {
-    return new Set(records(vmSpec, ['dataVolumeTemplates']).map((t) => stringAt(t, ['metadata', 'name'])).filter(Boolean));
+    return new Set(
+        records(vmSpec, ['dataVolumeTemplates'])
+            .map((t) => stringAt(t, ['metadata', 'name']))
+            .filter(Boolean),
+    );
 }
 
 /**

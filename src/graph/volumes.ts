@@ -85,10 +85,7 @@ function volumeRefs(out: ObjectRef[], volume: Record<string, unknown>, ctx: Spec
 
 /** Whether the spec keeps vTPM or EFI state in a backend-storage PVC. */
 export function hasPersistentState(spec: unknown): boolean {
-    return (
-        isTrue(spec, ['domain', 'devices', 'tpm', 'persistent']) ||
-        isTrue(spec, ['domain', 'firmware', 'bootloader', 'efi', 'persistent'])
-    );
+    return isTrue(spec, ['domain', 'devices', 'tpm', 'persistent']) || isTrue(spec, ['domain', 'firmware', 'bootloader', 'efi', 'persistent']);
 }
 
 /**

@@ -40,11 +40,7 @@ async function blockOf(item: KubeObject, { cluster, log }: ActionDeps, graph: (o
 export const vmItemBlockAction: ItemBlockAction = {
     name: `${PLUGIN_PREFIX}/block-vm-action`,
     appliesTo: {
-        includedResources: [
-            'virtualmachines.kubevirt.io',
-            'virtualmachineinstances.kubevirt.io',
-            'virtualmachineinstancereplicasets.kubevirt.io',
-        ],
+        includedResources: ['virtualmachines.kubevirt.io', 'virtualmachineinstances.kubevirt.io', 'virtualmachineinstancereplicasets.kubevirt.io'],
         // Any API group, as before: the kind decides.
         kinds: [{ kind: KIND.vm }, { kind: KIND.vmi }, { kind: KIND.vmirs }],
         otherKinds: 'skip',

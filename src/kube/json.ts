@@ -167,7 +167,7 @@ class Parser {
                 if (stack.length >= MAX_JSON_DEPTH) this.fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
                 const isArray = c === 0x5b;
                 this.pos++;
-                opened = { value: isArray ? [] : (emptyObject()), isArray, key: '', order: undefined, sawIndexKey: false };
+                opened = { value: isArray ? [] : emptyObject(), isArray, key: '', order: undefined, sawIndexKey: false };
                 this.skipSpace();
                 const close = t.charCodeAt(this.pos);
                 if (close === (isArray ? 0x5d : 0x7d)) {

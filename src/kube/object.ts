@@ -49,12 +49,12 @@ export function namespaceOf(obj: KubeObject): string {
 
 export function labelsOf(obj: KubeObject): Record<string, string> {
     const labels = obj.metadata?.labels;
-    return isRecord(labels) ? (labels) : {};
+    return isRecord(labels) ? labels : {};
 }
 
 export function annotationsOf(obj: KubeObject): Record<string, string> {
     const annotations = obj.metadata?.annotations;
-    return isRecord(annotations) ? (annotations) : {};
+    return isRecord(annotations) ? annotations : {};
 }
 
 /** The item's owner references, each holding only the fields that have the declared types (items are untrusted). */
@@ -118,7 +118,7 @@ export function setAnnotation(obj: KubeObject, key: string, value: string | unde
 
 function setMetaMapEntry(obj: KubeObject, field: 'labels' | 'annotations', key: string, value: string | undefined): void {
     obj.metadata ??= {};
-    const current = isRecord(obj.metadata[field]) ? (obj.metadata[field]) : undefined;
+    const current = isRecord(obj.metadata[field]) ? obj.metadata[field] : undefined;
     if (value === undefined) {
         if (!current || !(key in current)) return;
         delete current[key];

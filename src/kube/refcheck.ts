@@ -27,9 +27,7 @@ export const MAX_NAMESPACE_LENGTH = 63;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Every group-resource a reference may name, keyed "resource[.group]", derived from `R`. */
-export const ALLOWED_RESOURCES: ReadonlyMap<string, GroupResource> = new Map(
-    Object.values(R).map((r): [string, GroupResource] => [groupResourceString(r), r]),
-);
+export const ALLOWED_RESOURCES: ReadonlyMap<string, GroupResource> = new Map(Object.values(R).map((r): [string, GroupResource] => [groupResourceString(r), r]));
 
 /** Shows an untrusted string in a log line or an error: quoted, control characters escaped, cut at 80. */
 export function quote(value: string): string {

@@ -38,15 +38,7 @@ export interface Wiring {
 export function buildActions(wiring: Wiring): ActionDeclaration[] {
     const cluster = wiring.cluster ?? lazyCluster(wiring.log, { kubeconfig: wiring.kubeconfig, context: wiring.kubecontext });
     return [
-        ...[
-            vmBackupAction,
-            vmiBackupAction,
-            dataVolumeBackupAction,
-            pvcBackupAction,
-            volumeSnapshotBackupAction,
-            vmTemplateBackupAction,
-            vmPoolBackupAction,
-        ].map((spec) =>
+        ...[vmBackupAction, vmiBackupAction, dataVolumeBackupAction, pvcBackupAction, volumeSnapshotBackupAction, vmTemplateBackupAction, vmPoolBackupAction].map((spec) =>
             backupDeclaration(spec, cluster),
         ),
         ...[
@@ -60,9 +52,7 @@ export function buildActions(wiring: Wiring): ActionDeclaration[] {
             vmTemplateRestoreAction,
             vmTemplateRequestRestoreAction,
             vmPoolRestoreAction,
-        ].map((spec) =>
-            restoreDeclaration(spec, cluster, wiring.env),
-        ),
+        ].map((spec) => restoreDeclaration(spec, cluster, wiring.env)),
         itemBlockDeclaration(vmItemBlockAction, cluster),
         itemBlockDeclaration(podItemBlockAction, cluster),
     ];

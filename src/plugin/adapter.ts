@@ -19,13 +19,7 @@ import type { Backup, Restore } from '../kube/velero';
 import type { ClusterReader } from '../cluster/reader';
 import type { ActionDeps, Applicability, BackupAction, BackupOutput, ItemBlockAction, RestoreAction, RestoreInput, RestoreOutput } from './contract';
 import { parseBackupOptions, parseRestoreOptions, type Env } from './options';
-import type {
-    BackupItemActionDeclaration,
-    ItemBlockActionDeclaration,
-    ResourceIdentifier,
-    ResourceSelector,
-    RestoreItemActionDeclaration,
-} from '../protocol/types';
+import type { BackupItemActionDeclaration, ItemBlockActionDeclaration, ResourceIdentifier, ResourceSelector, RestoreItemActionDeclaration } from '../protocol/types';
 
 /** Decodes an item: a JSON object with a non-empty string kind. */
 export function decodeItem(bytes: Buffer, what = 'item'): KubeObject {
@@ -69,7 +63,6 @@ function decodeOwner<T>(bytes: Buffer, what: string): T {
         throw new PluginError('InvalidItem', `${what} is not valid JSON: ${errorMessage(error)}`);
     }
 }
-
 
 /** Warnings about dropped references per item; an item with thousands of hostile names gets one more line. */
 export const MAX_REF_WARNINGS = 20;
@@ -193,7 +186,14 @@ export async function runBackupAction(action: BackupAction, item: KubeObject, ba
 }
 
 /** Runs a restore action's core on a decoded item; `itemFromBackup` is called on the core's first read only. */
-export async function runRestoreAction(action: RestoreAction, item: KubeObject, restore: Restore, itemFromBackup: () => KubeObject, env: Env, deps: ActionDeps): Promise<RestoreAnswer> {
+export async function runRestoreAction(
+    action: RestoreAction,
+    item: KubeObject,
+    restore: Restore,
+    itemFromBackup: () => KubeObject,
+    env: Env,
+    deps: ActionDeps,
+): Promise<RestoreAnswer> {
     logStart(deps.log, action.name, item);
     return guarded(item, async () => {
         if (!kindAccepted(action.appliesTo, item, false, deps.log, action.name)) return { item, additionalItems: [], skipRestore: false, text: undefined };

@@ -73,10 +73,7 @@ function parseRunStrategy(labels: Readonly<Record<string, string>>): string | un
     const value = knobValue(labels, KNOB.restoreRunStrategy);
     if (value === undefined) return undefined;
     if (!(RUN_STRATEGIES as readonly string[]).includes(value)) {
-        throw new PluginError(
-            'InvalidConfig',
-            `Restore label ${KNOB.restoreRunStrategy} has invalid value "${value}": allowed values are ${RUN_STRATEGIES.join(', ')}`,
-        );
+        throw new PluginError('InvalidConfig', `Restore label ${KNOB.restoreRunStrategy} has invalid value "${value}": allowed values are ${RUN_STRATEGIES.join(', ')}`);
     }
     return value;
 }
@@ -96,10 +93,7 @@ function parseIdentityPolicy(labels: Readonly<Record<string, string>>): Identity
     if (raw === undefined) return policy;
     const value = raw.trim().toLowerCase();
     if (!(IDENTITY_POLICIES as readonly string[]).includes(value)) {
-        throw new PluginError(
-            'InvalidConfig',
-            `Restore label ${KNOB.identityPolicy} has invalid value "${raw}": allowed values are ${IDENTITY_POLICIES.join(', ')}`,
-        );
+        throw new PluginError('InvalidConfig', `Restore label ${KNOB.identityPolicy} has invalid value "${raw}": allowed values are ${IDENTITY_POLICIES.join(', ')}`);
     }
     if (value === 'keep') {
         const contradicting = [
@@ -108,10 +102,7 @@ function parseIdentityPolicy(labels: Readonly<Record<string, string>>): Identity
             policy.newSerial ? KNOB.generateNewSerial : undefined,
         ].filter((k): k is NonNullable<typeof k> => k !== undefined);
         if (contradicting.length > 0) {
-            throw new PluginError(
-                'InvalidConfig',
-                `Restore label ${KNOB.identityPolicy}=keep contradicts ${contradicting.join(', ')}: remove one of them or set it to "false"`,
-            );
+            throw new PluginError('InvalidConfig', `Restore label ${KNOB.identityPolicy}=keep contradicts ${contradicting.join(', ')}: remove one of them or set it to "false"`);
         }
     }
     return { ...policy, auto: value === 'auto' };

@@ -223,7 +223,16 @@ async function snapshotFindings(subject: BackupSubject, run: Run, view: ClusterV
 async function assessVm(vm: KubeObject, run: Run, view: ClusterView): Promise<BackupSubject> {
     const ns = namespaceOf(vm);
     const inclusion = await vmInclusion(vm, run, view);
-    const subject: BackupSubject = { kind: 'VirtualMachine', namespace: ns, name: nameOf(vm), included: inclusion.included, inclusion: inclusion.why, refusals: [], related: [], findings: [] };
+    const subject: BackupSubject = {
+        kind: 'VirtualMachine',
+        namespace: ns,
+        name: nameOf(vm),
+        included: inclusion.included,
+        inclusion: inclusion.why,
+        refusals: [],
+        related: [],
+        findings: [],
+    };
     run.captured.take();
     if (!inclusion.included) return subject;
     const out = await runAction(vmBackupAction, vm, run);

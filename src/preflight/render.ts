@@ -52,7 +52,14 @@ export function summarizeRestore(subjects: readonly RestoreSubject[], findings: 
 
 function table(rows: string[][]): string {
     const widths = (rows[0] ?? []).map((_c, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-    return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd()).join('\n');
+    return rows
+        .map((r) =>
+            r
+                .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+                .join('  ')
+                .trimEnd(),
+        )
+        .join('\n');
 }
 
 const SHORT_KIND = { VirtualMachine: 'VM', VirtualMachineInstance: 'VMI' } as const;
@@ -74,10 +81,7 @@ function findingLines(s: { refusals: string[]; findings: Finding[] }, withInfo: 
 function permissionLines(p: BackupReport['permissions']): string[] {
     if (!p.checked) return [`Permissions of ${p.identity}: not checked${p.note ? ` (${p.note})` : ''}`];
     if (p.missing.length === 0) return [`Permissions of ${p.identity}: all the plugin's reads are allowed`];
-    return [
-        `Permissions of ${p.identity}: missing`,
-        ...p.missing.map((m) => `    ${m.verb} ${m.resource}${m.namespace ? ` in namespace ${m.namespace}` : ' (all namespaces)'}`),
-    ];
+    return [`Permissions of ${p.identity}: missing`, ...p.missing.map((m) => `    ${m.verb} ${m.resource}${m.namespace ? ` in namespace ${m.namespace}` : ' (all namespaces)'}`)];
 }
 
 export function renderBackup(report: BackupReport, details: boolean): string {
@@ -89,7 +93,9 @@ export function renderBackup(report: BackupReport, details: boolean): string {
     }
     const out: string[] = [];
     out.push(report.subjects.length > 0 ? table(rows) : `No VMs or standalone VMIs in namespaces: ${report.namespaces.join(', ') || '(none)'}`);
-    const detailed = report.subjects.filter((s) => details || s.refusals.length > 0 || s.findings.some((f) => f.severity !== 'info') || (s.included && s.consistency?.level === 'crash'));
+    const detailed = report.subjects.filter(
+        (s) => details || s.refusals.length > 0 || s.findings.some((f) => f.severity !== 'info') || (s.included && s.consistency?.level === 'crash'),
+    );
     if (detailed.length > 0) out.push('', 'Details:');
     for (const s of detailed) {
         out.push(`  ${s.kind} ${s.namespace}/${s.name}: ${s.included ? 'included' : 'not included'} (${s.inclusion})`);

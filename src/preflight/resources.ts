@@ -11,9 +11,7 @@ export const PR = {
     dataSources: { group: 'cdi.kubevirt.io', resource: 'datasources', version: 'v1beta1', namespaced: true },
 } as const satisfies Record<string, GroupResource>;
 
-const KNOWN: ReadonlyMap<string, GroupResource> = new Map(
-    [...Object.values(R), ...Object.values(PR)].map((r) => [`${r.resource}.${r.group}`, r] as const),
-);
+const KNOWN: ReadonlyMap<string, GroupResource> = new Map([...Object.values(R), ...Object.values(PR)].map((r) => [`${r.resource}.${r.group}`, r] as const));
 
 /** The readable resource of a reference; an unknown one is assumed namespaced when the ref has a namespace. */
 export function resourceOf(ref: GroupResourceName & { namespace?: string }): GroupResource {

@@ -71,7 +71,11 @@ function filteredOut(run: Run, resource: string, namespace: string, item: KubeOb
     return undefined;
 }
 
-async function runRestoreAction(spec: RestoreAction, item: KubeObject, run: Run): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
+async function runRestoreAction(
+    spec: RestoreAction,
+    item: KubeObject,
+    run: Run,
+): Promise<{ item: KubeObject; additional: ObjectRef[]; skip: boolean; error?: string; warnings: string[] }> {
     try {
         const out = await runCore(spec, item, run.restore, () => item, run.env, { cluster: run.cluster, log: run.captured.log });
         return { item: out.item, additional: out.additionalItems, skip: out.skipRestore, warnings: run.captured.take() };
@@ -201,7 +205,13 @@ async function storageClassFindings(checks: readonly StorageCheck[], subject: Re
     const classes = new Set((await run.cluster.list(PR.storageClasses, '')).map(nameOf));
     for (const c of checks) {
         if (!classes.has(c.storageClass)) {
-            subject.findings.push(finding('error', 'StorageClassMissing', `${c.field}: storage class ${c.storageClass} does not exist in the target cluster (after the change-storage-class ConfigMap)`));
+            subject.findings.push(
+                finding(
+                    'error',
+                    'StorageClassMissing',
+                    `${c.field}: storage class ${c.storageClass} does not exist in the target cluster (after the change-storage-class ConfigMap)`,
+                ),
+            );
         }
     }
 }
@@ -230,12 +240,16 @@ async function networkFindings(spec: unknown, subject: RestoreSubject, run: Run)
         if (typeof networkName !== 'string' || networkName === '') continue;
         const slash = networkName.indexOf('/');
         const ns = slash < 0 ? subject.targetNamespace : networkName.slice(0, slash);
-        const name = slash < 0 ? networkName : nadName(networkName, ns) ?? '';
+        const name = slash < 0 ? networkName : (nadName(networkName, ns) ?? '');
         if (name === '') continue;
-        const restored = subject.related.some((r) => r.resource === 'network-attachment-definitions.k8s.cni.cncf.io' && r.namespace === ns && r.name === name && r.status === 'restored');
+        const restored = subject.related.some(
+            (r) => r.resource === 'network-attachment-definitions.k8s.cni.cncf.io' && r.namespace === ns && r.name === name && r.status === 'restored',
+        );
         if (restored) continue;
         if (await existsInTarget(run, 'network-attachment-definitions.k8s.cni.cncf.io', ns, name)) continue;
-        subject.findings.push(finding('error', 'NetworkMissing', `network ${networkName}: NetworkAttachmentDefinition ${ns}/${name} does not exist in the target cluster and is not in the backup`));
+        subject.findings.push(
+            finding('error', 'NetworkMissing', `network ${networkName}: NetworkAttachmentDefinition ${ns}/${name} does not exist in the target cluster and is not in the backup`),
+        );
     }
 }
 
@@ -280,7 +294,7 @@ async function dataVolumeSourceFindings(restoredDvs: ReadonlyMap<string, KubeObj
     }
 }
 
-async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms  , run: Run): Promise<boolean> {
+async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms, run: Run): Promise<boolean> {
     if (!(await run.cluster.get(resource, subject.targetNamespace, subject.name))) return false;
     subject.restored = false;
     subject.reason = `${subject.kind} ${subject.targetNamespace}/${subject.name} already exists in the target: Velero keeps it and does not restore this one`;
@@ -291,7 +305,13 @@ async function collisionFinding(subject: RestoreSubject, resource: typeof R.vms 
 function identityFindings(subject: RestoreSubject): void {
     for (const v of subject.identity) {
         const severity = v.requested === 'kept (collides)' ? 'error' : 'info';
-        subject.findings.push(finding(severity, 'IdentityCollision', `${v.field} ${v.value} is already used by ${v.usedBy}; the restore as requested: ${v.requested}; identity-policy=auto would ${v.auto}`));
+        subject.findings.push(
+            finding(
+                severity,
+                'IdentityCollision',
+                `${v.field} ${v.value} is already used by ${v.usedBy}; the restore as requested: ${v.requested}; identity-policy=auto would ${v.auto}`,
+            ),
+        );
     }
 }
 
@@ -303,7 +323,7 @@ function identityFindings(subject: RestoreSubject): void {
 async function restoreVerdict(
     subject: RestoreSubject,
     resourceName: string,
-    resource: typeof R.vms  ,
+    resource: typeof R.vms,
     item: KubeObject,
     action: RestoreAction,
     run: Run,

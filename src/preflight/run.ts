@@ -41,7 +41,7 @@ async function permissions(options: CommonOptions, reviewer: PreflightIo['review
             checked: true,
             identity,
             missing: missingPermissions(answers),
-            note: 'checked for the identity running the preflight: run it in the Velero pod (kubectl exec) to check Velero\'s service account',
+            note: "checked for the identity running the preflight: run it in the Velero pod (kubectl exec) to check Velero's service account",
         };
     } catch (error) {
         return { checked: false, identity, missing: [], note: errorMessage(error) };

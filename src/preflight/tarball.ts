@@ -109,7 +109,7 @@ export function untarSafe(tar: Buffer, limits: TarballLimits = DEFAULT_LIMITS): 
         pos = dataStart + Math.ceil(size / BLOCK) * BLOCK;
         if (type === 'x' || type === 'L') {
             if (tooBig) throw new TarballError(`long-name header at offset ${dataStart - BLOCK} is ${size} bytes`);
-            nextPath = type === 'x' ? paxPath(data) ?? nextPath : text(data, 0, data.length);
+            nextPath = type === 'x' ? (paxPath(data) ?? nextPath) : text(data, 0, data.length);
             continue;
         }
         if (type === 'g') continue;
@@ -166,9 +166,7 @@ export class BackupContents {
 
     /** Item entries of one resource (every namespace), sorted by namespace and name. */
     list(resource: string): ItemEntry[] {
-        return [...this.entries.values()]
-            .filter((e) => e.resource === resource)
-            .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+        return [...this.entries.values()].filter((e) => e.resource === resource).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
     }
 
     has(resource: string, namespace: string, name: string): boolean {
@@ -186,7 +184,7 @@ export class BackupContents {
             } catch {
                 value = undefined;
             }
-            this.parsed.set(entry.path, isRecord(value) ? (value) : undefined);
+            this.parsed.set(entry.path, isRecord(value) ? value : undefined);
         }
         return this.parsed.get(entry.path);
     }

@@ -48,9 +48,7 @@ export class Registry {
 
     /** All declarations in Velero's listing order. */
     list(): ActionDeclaration[] {
-        return KIND_ORDER.flatMap((kind) =>
-            [...this.byKey.values()].filter((d) => d.kind === kind).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-        );
+        return KIND_ORDER.flatMap((kind) => [...this.byKey.values()].filter((d) => d.kind === kind).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
     }
 
     get<K extends ActionKind>(kind: K, name: string): DeclarationOf<K> {

@@ -89,9 +89,7 @@ export class PluginServer {
         const target = address.network === 'unix' ? `unix://${address.address}` : address.address;
         if (address.network === 'unix') rmSync(address.address, { force: true });
         const port = await new Promise<number>((resolve, reject) => {
-            this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-                error ? reject(error) : resolve(bound),
-            );
+            this.server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
         });
         if (address.network === 'unix') return address;
         return { network: 'tcp', address: `127.0.0.1:${port}` };
@@ -198,10 +196,7 @@ export class PluginServer {
             })),
             Execute: this.unary('BackupItemAction/Execute', async (request: WithPlugin & Bytes & { backup: Buffer }) => {
                 const action = registry.get('BackupItemActionV2', request.plugin);
-                const result = await action.execute(
-                    { item: asBuffer(request.item), backup: asBuffer(request.backup) },
-                    this.context(action.kind, action.name),
-                );
+                const result = await action.execute({ item: asBuffer(request.item), backup: asBuffer(request.backup) }, this.context(action.kind, action.name));
                 return { item: result.item, additionalItems: identifiers(result.additionalItems, this.options.logger), operationID: '', postOperationItems: [] };
             }),
             Progress: this.unary('BackupItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
@@ -218,23 +213,20 @@ export class PluginServer {
             AppliesTo: this.unary('RestoreItemAction/AppliesTo', async (request: WithPlugin) => ({
                 ResourceSelector: selectorMessage(registry.get('RestoreItemActionV2', request.plugin).selector),
             })),
-            Execute: this.unary(
-                'RestoreItemAction/Execute',
-                async (request: WithPlugin & Bytes & { restore: Buffer; itemFromBackup: Buffer }) => {
-                    const action = registry.get('RestoreItemActionV2', request.plugin);
-                    const result = await action.execute(
-                        { item: asBuffer(request.item), restore: asBuffer(request.restore), itemFromBackup: asBuffer(request.itemFromBackup) },
-                        this.context(action.kind, action.name),
-                    );
-                    return {
-                        item: result.item,
-                        additionalItems: identifiers(result.additionalItems, this.options.logger),
-                        skipRestore: result.skipRestore,
-                        operationID: '',
-                        waitForAdditionalItems: result.waitForAdditionalItems ?? false,
-                    };
-                },
-            ),
+            Execute: this.unary('RestoreItemAction/Execute', async (request: WithPlugin & Bytes & { restore: Buffer; itemFromBackup: Buffer }) => {
+                const action = registry.get('RestoreItemActionV2', request.plugin);
+                const result = await action.execute(
+                    { item: asBuffer(request.item), restore: asBuffer(request.restore), itemFromBackup: asBuffer(request.itemFromBackup) },
+                    this.context(action.kind, action.name),
+                );
+                return {
+                    item: result.item,
+                    additionalItems: identifiers(result.additionalItems, this.options.logger),
+                    skipRestore: result.skipRestore,
+                    operationID: '',
+                    waitForAdditionalItems: result.waitForAdditionalItems ?? false,
+                };
+            }),
             Progress: this.unary('RestoreItemAction/Progress', async (request: WithPlugin & { operationID: string }) => {
                 registry.get('RestoreItemActionV2', request.plugin);
                 throw new Error(`${request.plugin} starts no asynchronous operations; unknown operation ID "${request.operationID}"`);
@@ -255,10 +247,7 @@ export class PluginServer {
             })),
             GetRelatedItems: this.unary('ItemBlockAction/GetRelatedItems', async (request: WithPlugin & Bytes & { backup: Buffer }) => {
                 const action = registry.get('ItemBlockAction', request.plugin);
-                const related = await action.relatedItems(
-                    { item: asBuffer(request.item), backup: asBuffer(request.backup) },
-                    this.context(action.kind, action.name),
-                );
+                const related = await action.relatedItems({ item: asBuffer(request.item), backup: asBuffer(request.backup) }, this.context(action.kind, action.name));
                 return { relatedItems: identifiers(related, this.options.logger) };
             }),
         });

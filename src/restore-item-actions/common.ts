@@ -38,7 +38,8 @@ export async function restoreAdditionalItems(
     setAnnotation(out, ANN.restoreGraph, undefined);
     const recorded = decodeRefs(text, namespaceOf(item));
     if (recorded) return recorded;
-    if (text !== undefined) deps.log.warn(`${ANN.restoreGraph} on ${item.kind ?? 'item'} ${namespaceOf(item)}/${nameOf(item)} is not readable; computing the restore graph instead`);
+    if (text !== undefined)
+        deps.log.warn(`${ANN.restoreGraph} on ${item.kind ?? 'item'} ${namespaceOf(item)}/${nameOf(item)} is not readable; computing the restore graph instead`);
     return compute(await restoreGraphView(deps.cluster, namespaceOf(item), vmiSpec));
 }
 

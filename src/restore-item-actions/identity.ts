@@ -144,14 +144,14 @@ export async function applyIdentityPolicy(subject: IdentitySubject, policy: Iden
     if (policy.newFirmwareUuid) {
         deps.log.info('Generate new firmware UUID');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? (firmware[FIRMWARE_UUID]) : '';
+        const from = typeof firmware[FIRMWARE_UUID] === 'string' ? firmware[FIRMWARE_UUID] : '';
         firmware[FIRMWARE_UUID] = randomUUID();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_UUID}`, from, to: firmware[FIRMWARE_UUID] as string, reason: 'knob' });
     }
     if (policy.newSerial) {
         deps.log.info('Generate new firmware serial');
         const firmware = firmwareOf(spec);
-        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? (firmware[FIRMWARE_SERIAL]) : '';
+        const from = typeof firmware[FIRMWARE_SERIAL] === 'string' ? firmware[FIRMWARE_SERIAL] : '';
         firmware[FIRMWARE_SERIAL] = newSerial();
         changes.push({ field: `${firmwarePath}.${FIRMWARE_SERIAL}`, from, to: firmware[FIRMWARE_SERIAL] as string, reason: 'knob' });
     }
@@ -159,12 +159,7 @@ export async function applyIdentityPolicy(subject: IdentitySubject, policy: Iden
     return changes;
 }
 
-async function applyAuto(
-    subject: IdentitySubject,
-    policy: IdentityPolicy,
-    deps: ActionDeps,
-    interfaces: Record<string, unknown>[],
-): Promise<IdentityChange[]> {
+async function applyAuto(subject: IdentitySubject, policy: IdentityPolicy, deps: ActionDeps, interfaces: Record<string, unknown>[]): Promise<IdentityChange[]> {
     const spec = subject.vmiSpec;
     const macs = policy.clearMacAddress
         ? []
@@ -194,7 +189,7 @@ async function applyAuto(
         changes.push({ field, from: mac, to: undefined, reason: 'collision', usedBy: owner });
     }
     if (hasUuid) {
-        const owner = used.uuids.get((uuid).trim().toLowerCase());
+        const owner = used.uuids.get(uuid.trim().toLowerCase());
         if (owner !== undefined) {
             const to = randomUUID();
             firmwareOf(spec)[FIRMWARE_UUID] = to;

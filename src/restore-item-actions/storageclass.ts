@@ -50,10 +50,7 @@ export async function loadStorageClassMap(cluster: ClusterReader, namespace: str
     if (matching.length === 0) return undefined;
     if (matching.length > 1) {
         const names = matching.map(nameOf).sort().join(', ');
-        throw new PluginError(
-            'InvalidConfig',
-            `found more than one ConfigMap matching label selector "${CHANGE_STORAGE_CLASS_SELECTOR}" in namespace ${namespace}: [${names}]`,
-        );
+        throw new PluginError('InvalidConfig', `found more than one ConfigMap matching label selector "${CHANGE_STORAGE_CLASS_SELECTOR}" in namespace ${namespace}: [${names}]`);
     }
     const cm = matching[0] as KubeObject;
     const data = new Map<string, string>();
@@ -100,13 +97,7 @@ export function dataVolumeTemplateStorageClassFields(vmSpec: unknown): StorageCl
  * naming the ConfigMap and the key; it fails only the items that use that key.
  * Returns the number of fields changed.
  */
-export async function remapStorageClasses(
-    fields: readonly StorageClassField[],
-    cluster: ClusterReader,
-    log: Logger,
-    what: string,
-    veleroNamespace: string,
-): Promise<number> {
+export async function remapStorageClasses(fields: readonly StorageClassField[], cluster: ClusterReader, log: Logger, what: string, veleroNamespace: string): Promise<number> {
     if (fields.length === 0) return 0;
     const map = await loadStorageClassMap(cluster, veleroNamespace);
     if (!map) return 0;
@@ -115,10 +106,7 @@ export async function remapStorageClasses(
         const to = map.data.get(f.value);
         if (to === undefined) continue;
         if (to.trim() === '') {
-            throw new PluginError(
-                'InvalidConfig',
-                `ConfigMap ${map.source}: key "${f.value}" maps storage class ${f.value} to an empty name`,
-            );
+            throw new PluginError('InvalidConfig', `ConfigMap ${map.source}: key "${f.value}" maps storage class ${f.value} to an empty name`);
         }
         if (to === f.value) continue;
         f.holder[STORAGE_CLASS_NAME] = to;

@@ -117,10 +117,7 @@ export const vmRestoreAction: RestoreAction = {
 
         await remapStorageClasses(dataVolumeTemplateStorageClassFields(spec), deps.cluster, deps.log, what, options.veleroNamespace);
 
-        logRewrites(deps.log, what, [
-            ...rewriteNetworks(copyTemplateSpec, mapping, 'spec.template.spec'),
-            ...rewriteDataVolumeTemplates(spec, mapping),
-        ]);
+        logRewrites(deps.log, what, [...rewriteNetworks(copyTemplateSpec, mapping, 'spec.template.spec'), ...rewriteDataVolumeTemplates(spec, mapping)]);
 
         // Set by the VM backup action for single-VM restores; it has done its job once Velero selected the VM.
         setLabel(vm, LABEL.vmName, undefined);

@@ -88,8 +88,28 @@ const ACTIONS: { service: string; method: string; plugin: string; kinds: string[
 ];
 
 const HOSTILE_NAMES = [
-    '../victim/db-creds', '..', '.', '/', 'a/b', '', ' ', 'x'.repeat(300), 'n\u0000ul', 'é😀', '%2e%2e', 'line\nbreak', '__proto__',
-    'constructor', '-leading', 'UPPER', 'a'.repeat(64), '../../etc/passwd', 'ns/../x', '\u202e', '{{template}}', '${x}',
+    '../victim/db-creds',
+    '..',
+    '.',
+    '/',
+    'a/b',
+    '',
+    ' ',
+    'x'.repeat(300),
+    'n\u0000ul',
+    'é😀',
+    '%2e%2e',
+    'line\nbreak',
+    '__proto__',
+    'constructor',
+    '-leading',
+    'UPPER',
+    'a'.repeat(64),
+    '../../etc/passwd',
+    'ns/../x',
+    '\u202e',
+    '{{template}}',
+    '${x}',
 ];
 
 /** A small seeded generator (mulberry32): the run is replayable from its seed. */
@@ -174,7 +194,9 @@ function bigArray(kind: string, n: number): Jv {
         kind,
         metadata: { name: 'huge', namespace: 'src' },
         spec: {
-            template: { spec: { domain: { devices: { disks: names.map((name) => ({ name })) } }, volumes: names.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })) } },
+            template: {
+                spec: { domain: { devices: { disks: names.map((name) => ({ name })) } }, volumes: names.map((name) => ({ name, persistentVolumeClaim: { claimName: name } })) },
+            },
             volumes: names.map((name) => ({ name, dataVolume: { name } })),
         },
     });
@@ -190,7 +212,9 @@ interface Case {
 }
 
 const BACKUP = Buffer.from(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero' }, spec: {} }));
-const RESTORE = Buffer.from(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero' }, spec: { namespaceMapping: { src: 'dst' } } }));
+const RESTORE = Buffer.from(
+    JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero' }, spec: { namespaceMapping: { src: 'dst' } } }),
+);
 
 function nameOf(bytes: Buffer): string | undefined {
     try {
@@ -281,7 +305,8 @@ function makeCase(index: number, hugeBudget: { left: number }): Case {
 }
 
 /** Texts that mean a bug escaped as an error message, not a clear item error. */
-const UNCLEAR = /TypeError|ReferenceError|RangeError|Cannot read propert|is not a function|is not iterable|Maximum call stack|\[object Object\]|undefined \(reading|null \(reading|Unexpected token|JSON at position/;
+const UNCLEAR =
+    /TypeError|ReferenceError|RangeError|Cannot read propert|is not a function|is not iterable|Maximum call stack|\[object Object\]|undefined \(reading|null \(reading|Unexpected token|JSON at position/;
 
 interface Figures {
     seed: number;
@@ -325,15 +350,26 @@ it(`${ITEMS} generated items across every action: no crash, no stdout, clear ite
     };
     const call = (service: string, method: string, request: unknown): Promise<{ error: grpc.ServiceError | null; response: Record<string, unknown> }> =>
         new Promise((resolve) =>
-            (client(service) as unknown as grpc.Client & Record<string, (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void>)[method]!(
-                request,
-                new grpc.Metadata(),
-                { deadline: Date.now() + CALL_DEADLINE_MS },
-                (error, response) => resolve({ error, response }),
-            ),
+            (
+                client(service) as unknown as grpc.Client &
+                    Record<string, (r: unknown, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: Record<string, unknown>) => void) => void>
+            )[method]!(request, new grpc.Metadata(), { deadline: Date.now() + CALL_DEADLINE_MS }, (error, response) => resolve({ error, response })),
         );
 
-    const figures: Figures = { seed: SEED, items: 0, seconds: 0, itemsPerSecond: 0, answered: 0, failures: 0, unclear: 0, unnamed: 0, badOutput: 0, byCategory: {}, slowest: [], sampleErrors: {} };
+    const figures: Figures = {
+        seed: SEED,
+        items: 0,
+        seconds: 0,
+        itemsPerSecond: 0,
+        answered: 0,
+        failures: 0,
+        unclear: 0,
+        unnamed: 0,
+        badOutput: 0,
+        byCategory: {},
+        slowest: [],
+        sampleErrors: {},
+    };
     const problems: string[] = [];
     // Generated up front, in order: the run is the same for the same seed whatever the timing.
     const hugeBudget = { left: HUGE_ITEMS };
@@ -392,7 +428,8 @@ it(`${ITEMS} generated items across every action: no crash, no stdout, clear ite
             }
             if (index % 1000 === 999) {
                 const health = await call('grpc.health.v1.Health', 'Check', { service: 'plugin' });
-                if (health.error || health.response['status'] !== 'SERVING') problems.push(`health check after ${index + 1} items: ${health.error?.message ?? String(health.response['status'])}`);
+                if (health.error || health.response['status'] !== 'SERVING')
+                    problems.push(`health check after ${index + 1} items: ${health.error?.message ?? String(health.response['status'])}`);
                 if (!isRunning(plugin!.pid)) problems.push(`process gone after ${index + 1} items`);
                 try {
                     const status = (await import('node:fs')).readFileSync(`/proc/${plugin!.pid}/status`, 'utf8');

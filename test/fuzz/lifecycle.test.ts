@@ -70,9 +70,10 @@ describe('the plugin process', () => {
         const item = bigVm(100_000);
         // Warm the action worker with a small item so the big one starts at once.
         await plugin.call('v2.RestoreItemAction', 'Execute', { plugin: RESTORE_VM, item: bigVm(1), restore: RESTORE, itemFromBackup: bigVm(1) });
-        const inFlight = plugin
-            .call('v2.RestoreItemAction', 'Execute', { plugin: RESTORE_VM, item, restore: RESTORE, itemFromBackup: item })
-            .then(() => 'answered', () => 'failed');
+        const inFlight = plugin.call('v2.RestoreItemAction', 'Execute', { plugin: RESTORE_VM, item, restore: RESTORE, itemFromBackup: item }).then(
+            () => 'answered',
+            () => 'failed',
+        );
         // Wait until the action has started on the item (its first log line), then ask.
         const deadline = Date.now() + 60_000;
         const started = (): number => plugin!.stderr().split('"@message":"Executing restore-vm-action on ').length - 1;

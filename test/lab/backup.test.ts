@@ -74,14 +74,16 @@ function item(run: BackupRun, resource: string, name: string): KubeObject {
     return o;
 }
 function labels(o: KubeObject): Record<string, string> {
-    return (o.metadata?.labels ?? {});
+    return o.metadata?.labels ?? {};
 }
 function annotations(o: KubeObject): Record<string, string> {
-    return (o.metadata?.annotations ?? {});
+    return o.metadata?.annotations ?? {};
 }
 /** Only the keys of a map that match a prefix (the plugin's own labels/annotations). */
 function ours(m: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(m).filter(([k]) => /^(velero\.kubevirt\.io|cdi\.kubevirt\.io\/(storage\.prePopulated|storage\.populatedFor|velero\.)|kvp\.kubevirt\.io)/.test(k)));
+    return Object.fromEntries(
+        Object.entries(m).filter(([k]) => /^(velero\.kubevirt\.io|cdi\.kubevirt\.io\/(storage\.prePopulated|storage\.populatedFor|velero\.)|kvp\.kubevirt\.io)/.test(k)),
+    );
 }
 
 /** The error field Velero logs for an item our action refused. */
@@ -161,25 +163,26 @@ describe('namespace backup (--include-namespaces) of running, stopped and import
             ]),
         ].sort();
         expect(namespaced).toEqual(expected);
-        expect(keysOf(run.items, PV, '')).toEqual(ALL_VMS.flatMap(boundPvs).map((pv) => key(PV, pv, '')).sort());
+        expect(keysOf(run.items, PV, '')).toEqual(
+            ALL_VMS.flatMap(boundPvs)
+                .map((pv) => key(PV, pv, ''))
+                .sort(),
+        );
         expect(run.items.has(key('namespaces', NS, ''))).toBe(true);
     });
 
-    it.each(ALL_VMS.map((c) => [c.vm, c] as const))(
-        'VM %s is labelled with its name and records its consistency level and restore graph',
-        (_name, c) => {
-            const vm = item(run, VM, c.vm);
-            expect(ours(labels(vm))).toEqual({ 'velero.kubevirt.io/vm': c.vm });
-            const anns = ours(annotations(vm));
-            expect(Object.keys(anns).sort()).toEqual(['velero.kubevirt.io/backup-consistency', 'velero.kubevirt.io/restore-graph']);
-            expect(JSON.parse(anns['velero.kubevirt.io/backup-consistency'] ?? '')).toEqual({
-                level: c.level,
-                reasons: c.reasons,
-                launcherPods: c.launcherPod === undefined ? [] : [c.launcherPod],
-            });
-            expect(JSON.parse(anns['velero.kubevirt.io/restore-graph'] ?? '')).toEqual(c.restoreGraph);
-        },
-    );
+    it.each(ALL_VMS.map((c) => [c.vm, c] as const))('VM %s is labelled with its name and records its consistency level and restore graph', (_name, c) => {
+        const vm = item(run, VM, c.vm);
+        expect(ours(labels(vm))).toEqual({ 'velero.kubevirt.io/vm': c.vm });
+        const anns = ours(annotations(vm));
+        expect(Object.keys(anns).sort()).toEqual(['velero.kubevirt.io/backup-consistency', 'velero.kubevirt.io/restore-graph']);
+        expect(JSON.parse(anns['velero.kubevirt.io/backup-consistency'] ?? '')).toEqual({
+            level: c.level,
+            reasons: c.reasons,
+            launcherPods: c.launcherPod === undefined ? [] : [c.launcherPod],
+        });
+        expect(JSON.parse(anns['velero.kubevirt.io/restore-graph'] ?? '')).toEqual(c.restoreGraph);
+    });
 
     it('the agent VM is filesystem-consistent, the no-agent VMs crash-consistent with the reason, the others offline', () => {
         const levels = ALL_VMS.map((c) => {
@@ -209,9 +212,7 @@ describe('namespace backup (--include-namespaces) of running, stopped and import
         const uid = liveObject('PersistentVolumeClaim', name).metadata?.uid ?? '';
         expect(uid).not.toBe('');
         expect(ours(labels(pvc))).toEqual({ 'velero.kubevirt.io/pvc-uid': uid });
-        expect(ours(annotations(pvc))).toEqual(
-            phase === 'Succeeded' ? { 'cdi.kubevirt.io/storage.populatedFor': name } : { 'kvp.kubevirt.io/storage.inprogress': name },
-        );
+        expect(ours(annotations(pvc))).toEqual(phase === 'Succeeded' ? { 'cdi.kubevirt.io/storage.populatedFor': name } : { 'kvp.kubevirt.io/storage.inprogress': name });
     });
 
     it('the instancetype VM has the revision names of its status copied into spec (the sample was created without them)', () => {
@@ -347,7 +348,11 @@ describe('pods excluded (--exclude-resources pods) while VMs run', () => {
         expect(keysOf(run.items, VM, NS)).toEqual(['test-vm-importing', 'test-vm-with-dv-and-dvtemplate'].map((n) => key(VM, n)));
         expect(keysOf(run.items, VMI, NS)).toEqual([]);
         expect(keysOf(run.items, POD, NS)).toEqual([]);
-        expect(keysOf(run.items, PVC, NS)).toEqual(ALL_VMS.flatMap((c) => c.pvcs).map((p) => key(PVC, p)).sort());
+        expect(keysOf(run.items, PVC, NS)).toEqual(
+            ALL_VMS.flatMap((c) => c.pvcs)
+                .map((p) => key(PVC, p))
+                .sort(),
+        );
     });
 });
 

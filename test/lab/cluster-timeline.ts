@@ -164,7 +164,8 @@ export function orderingViolations(t: VmTimeline): string[] {
         if (s.cutAtNs === undefined) bad.push(`${t.vm}/${s.pvc}: no cut time on ${s.content ?? 'its content'}`);
         else if (!(fEnd < s.cutAtNs && s.cutAtNs < thaw)) bad.push(`${t.vm}/${s.pvc}: cut at ${s.cutAt ?? ''} outside freeze ${t.freezeEnd} .. thaw ${t.thawStart}`);
         const created = isoToNs(s.created);
-        if (!(fStartSec <= created && created <= thaw)) bad.push(`${t.vm}/${s.pvc}: VolumeSnapshot created ${s.created} outside freeze ${t.freezeStart ?? ''} .. thaw ${t.thawStart}`);
+        if (!(fStartSec <= created && created <= thaw))
+            bad.push(`${t.vm}/${s.pvc}: VolumeSnapshot created ${s.created} outside freeze ${t.freezeStart ?? ''} .. thaw ${t.thawStart}`);
     }
     return bad;
 }

@@ -164,10 +164,7 @@ export interface ClusterLab {
  * Starts kwok against the lab (its CRDs must be installed), applies its stages and the ClusterExec of the
  * launcher pods, creates node01 and waits until it is Ready.
  */
-export async function startKwok(
-    lab: ClusterLab,
-    opts: { port: number; logDir: string; serverCert: string; serverKey: string; repo: string },
-): Promise<KwokState> {
+export async function startKwok(lab: ClusterLab, opts: { port: number; logDir: string; serverCert: string; serverKey: string; repo: string }): Promise<KwokState> {
     const tools = lab.state.toolsDir;
     const dir = join(lab.workDir, 'kwok');
     const overlay = join(dir, 'usr-bin');

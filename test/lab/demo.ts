@@ -134,7 +134,10 @@ async function demo(lab: Lab): Promise<void> {
     if (skipped.length === 0) out('    (nothing)');
     for (const l of skipped) out(`    ${otherFields(l)}`);
     const results = await lab.restoreResults(BACKUP);
-    for (const [kind, bucket] of [['warning', results.warnings], ['error', results.errors]] as const) {
+    for (const [kind, bucket] of [
+        ['warning', results.warnings],
+        ['error', results.errors],
+    ] as const) {
         for (const [scope, msgs] of Object.entries(bucket?.namespaces ?? {})) for (const m of msgs) out(`  ${kind} (${scope}): ${m}`);
         for (const m of [...(bucket?.cluster ?? []), ...(bucket?.velero ?? [])]) out(`  ${kind}: ${m}`);
     }
@@ -175,7 +178,9 @@ async function demo(lab: Lab): Promise<void> {
     out('  again; no cdi-controller runs in the lab to act on them (docs/decisions/010-lab-controllers.md).');
 
     heading('timings');
-    out(`  lab start ${lab.state.timings['total']?.toFixed(1) ?? '?'}s, create ${secs(createMs)}, backup ${secs(backupMs)}, delete namespace ${secs(deleteMs)}, restore ${secs(restoreMs)}`);
+    out(
+        `  lab start ${lab.state.timings['total']?.toFixed(1) ?? '?'}s, create ${secs(createMs)}, backup ${secs(backupMs)}, delete namespace ${secs(deleteMs)}, restore ${secs(restoreMs)}`,
+    );
 }
 
 function printTimeline(t: VmTimeline): void {

@@ -23,15 +23,13 @@ beforeAll(() => {
 });
 
 function status(o: KubeObject | undefined): Record<string, unknown> {
-    return ((o as { status?: Record<string, unknown> } | undefined)?.status ?? {});
+    return (o as { status?: Record<string, unknown> } | undefined)?.status ?? {};
 }
 function uidOf(o: KubeObject | undefined): string {
     return o?.metadata?.uid ?? '(none)';
 }
 function conditionTypes(o: KubeObject | undefined): string[] {
-    return ((status(o)['conditions'] as { type: string; status: string }[] | undefined) ?? [])
-        .filter((c) => c.status === 'True')
-        .map((c) => c.type);
+    return ((status(o)['conditions'] as { type: string; status: string }[] | undefined) ?? []).filter((c) => c.status === 'True').map((c) => c.type);
 }
 
 describe('lab control plane', () => {
@@ -61,12 +59,9 @@ describe('lab control plane', () => {
         'virtualmachinepools.pool.kubevirt.io',
         'virtualmachinetemplates.template.kubevirt.io',
         'virtualmachinetemplaterequests.template.kubevirt.io',
-    ])(
-        'CRD %s is established',
-        async (crd) => {
-            expect(conditionTypes(await lab.getJson('customresourcedefinitions', '', crd))).toContain('Established');
-        },
-    );
+    ])('CRD %s is established', async (crd) => {
+        expect(conditionTypes(await lab.getJson('customresourcedefinitions', '', crd))).toContain('Established');
+    });
 
     it('BackupStorageLocation default is Available', async () => {
         expect(await lab.bslAvailable()).toBe(true);
@@ -80,9 +75,7 @@ describe('lab control plane', () => {
             .filter((f) => f[0]?.startsWith('kubevirt-velero-plugin/'))
             .map(([name = '', kind]) => ({ kind, name }));
         expect(ours).toHaveLength(PLUGINS.length);
-        expect(ours.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
-            PLUGINS.map((p) => ({ kind: p.kind, name: p.name })).sort((a, b) => a.name.localeCompare(b.name)),
-        );
+        expect(ours.sort((a, b) => a.name.localeCompare(b.name))).toEqual(PLUGINS.map((p) => ({ kind: p.kind, name: p.name })).sort((a, b) => a.name.localeCompare(b.name)));
     });
 });
 
@@ -95,7 +88,10 @@ describe('VM simulation', () => {
 
     it('creates every object of the sample plus the bound PV, and its StorageClass exists', async () => {
         // The StorageClass is created only when missing: other suites sharing this lab may have made it.
-        const kinds = objs.map((o) => o.kind).filter((k) => k !== 'StorageClass').sort();
+        const kinds = objs
+            .map((o) => o.kind)
+            .filter((k) => k !== 'StorageClass')
+            .sort();
         expect(kinds).toEqual(['DataVolume', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'Pod', 'VirtualMachine', 'VirtualMachineInstance']);
         const pvc = objs.find((o) => o.kind === 'PersistentVolumeClaim');
         const className = (pvc?.spec as { storageClassName?: string } | undefined)?.storageClassName ?? '';
@@ -143,7 +139,12 @@ describe('VM simulation', () => {
         expect(pod?.metadata?.labels?.['kubevirt.io']).toBe('virt-launcher');
         expect(pod?.metadata?.annotations?.['kubevirt.io/domain']).toBe('test-vm-with-pvc');
         expect(JSON.parse(pod?.metadata?.annotations?.['pre.hook.backup.velero.io/command'] ?? '[]')).toEqual([
-            '/usr/bin/virt-freezer', '--freeze', '--name', 'test-vm-with-pvc', '--namespace', ns,
+            '/usr/bin/virt-freezer',
+            '--freeze',
+            '--name',
+            'test-vm-with-pvc',
+            '--namespace',
+            ns,
         ]);
     });
 
@@ -222,9 +223,7 @@ describe('velero backup and restore through the CLI', () => {
         await lab.velero(['restore', 'create', 'lab-stopped', '--from-backup', 'lab-stopped', '--wait']);
         expect(await lab.phase('restore', 'lab-stopped')).toBe('Completed');
         expect((await lab.restoreResults('lab-stopped')).errors ?? {}).toEqual({});
-        expect((await lab.getJson('virtualmachines.kubevirt.io', ns, 'test-vm-with-dv-and-dvtemplate'))?.metadata?.name).toBe(
-            'test-vm-with-dv-and-dvtemplate',
-        );
+        expect((await lab.getJson('virtualmachines.kubevirt.io', ns, 'test-vm-with-dv-and-dvtemplate'))?.metadata?.name).toBe('test-vm-with-dv-and-dvtemplate');
         expect(await lab.restoreLog('lab-stopped')).toContain('restore completed');
     });
 
@@ -241,8 +240,7 @@ describe('identities and restarts', () => {
 
     it.each(['user:lab-alice', 'lab-reader', 'default/lab-reader'])('kubeconfigFor(%s) is bound to the ClusterRole and nothing more', async (who) => {
         const kc = await lab.kubeconfigFor(who, role);
-        const can = async (verb: string, res: string): Promise<string> =>
-            (await lab.kubectlRaw(['--kubeconfig', kc, 'auth', 'can-i', verb, res])).stdout.trim();
+        const can = async (verb: string, res: string): Promise<string> => (await lab.kubectlRaw(['--kubeconfig', kc, 'auth', 'can-i', verb, res])).stdout.trim();
         expect([await can('list', 'namespaces'), await can('get', 'secrets'), await can('create', 'namespaces')]).toEqual(['yes', 'no', 'no']);
         expect(await lab.kubectlRaw(['--kubeconfig', kc, 'get', 'namespaces', '-o', 'name'])).toMatchObject({ code: 0 });
     });

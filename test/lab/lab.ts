@@ -10,19 +10,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import {
-    chmodSync,
-    copyFileSync,
-    existsSync,
-    mkdirSync,
-    mkdtempSync,
-    readdirSync,
-    readFileSync,
-    renameSync,
-    rmSync,
-    symlinkSync,
-    writeFileSync,
-} from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -30,29 +18,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/kube/object';
-import {
-    freePorts,
-    processAlive,
-    registeredGroups,
-    run,
-    runOk,
-    startDaemon,
-    startWatchdog,
-    stopGroup,
-    stopRegistered,
-    stopRegisteredSync,
-    unregister,
-} from './proc';
+import { freePorts, processAlive, registeredGroups, run, runOk, startDaemon, startWatchdog, stopGroup, stopRegistered, stopRegisteredSync, unregister } from './proc';
 import { readTarGz } from './tar';
-import {
-    apiserverKubeletFlags,
-    FreezerRecorder,
-    kubeletPki,
-    startCsi,
-    startKwok,
-    type CsiState,
-    type KwokState,
-} from './cluster';
+import { apiserverKubeletFlags, FreezerRecorder, kubeletPki, startCsi, startKwok, type CsiState, type KwokState } from './cluster';
 
 /** The repository root (found upwards from this file, so that a bundled copy under build/ works too). */
 export const REPO = findRepo(__dirname);
@@ -292,10 +260,7 @@ export class Lab {
     async applyStatus(obj: KubeObject): Promise<KubeObject> {
         const patch = JSON.stringify({ status: obj.status ?? {} });
         const ident = JSON.stringify({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata });
-        const r = await this.kubectlRaw(
-            ['patch', '-f', '-', '--subresource=status', '--type=merge', '-p', patch, '-o', 'json'],
-            ident,
-        );
+        const r = await this.kubectlRaw(['patch', '-f', '-', '--subresource=status', '--type=merge', '-p', patch, '-o', 'json'], ident);
         if (r.code === 0) return JSON.parse(r.stdout) as KubeObject;
         if (!/the server could not find the requested resource|NotFound|does not support subresource/i.test(r.stderr)) {
             throw new Error(`status of ${obj.kind ?? '?'} ${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}: ${r.stderr.trim()}`);
@@ -375,7 +340,7 @@ export class Lab {
         };
         await this.kubectlRaw(['delete', types.join(','), '--all', '-n', ns, '--grace-period=0', '--force', '--wait=false', '--ignore-not-found']);
         for (const obj of await contents()) {
-            if (!((obj.metadata?.['finalizers'] as unknown[] | undefined)?.length)) continue;
+            if (!(obj.metadata?.['finalizers'] as unknown[] | undefined)?.length) continue;
             const ident = JSON.stringify({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name, namespace: ns } });
             await this.kubectlRaw(['patch', '-f', '-', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'], ident);
         }
@@ -387,11 +352,7 @@ export class Lab {
             await this.kubectlRaw(['patch', 'pv', name, '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
             await this.kubectlRaw(['delete', 'pv', name, '--wait=false', '--ignore-not-found']);
         }
-        await this.waitFor(
-            async () => (await contents()).length === 0,
-            60_000,
-            `namespace ${ns} to be empty`,
-        );
+        await this.waitFor(async () => (await contents()).length === 0, 60_000, `namespace ${ns} to be empty`);
         const nsObj = await this.getJson('namespace', '', ns);
         if (nsObj !== undefined) {
             const fin = { ...nsObj, spec: { finalizers: [] } };
@@ -812,17 +773,23 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
         state.apiServer = `https://127.0.0.1:${apiPort}`;
 
         await timed(timings, 'etcd', async () => {
-            startDaemon(registry, 'etcd', bin('etcd'), [
-                '--name=kvp-lab',
-                `--data-dir=${join(workDir, 'etcd')}`,
-                `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
-                `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
-                `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-                `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-                `--initial-cluster=kvp-lab=http://127.0.0.1:${peerPort}`,
-                '--unsafe-no-fsync=true',
-                '--log-level=warn',
-            ], join(logDir, 'etcd.log'));
+            startDaemon(
+                registry,
+                'etcd',
+                bin('etcd'),
+                [
+                    '--name=kvp-lab',
+                    `--data-dir=${join(workDir, 'etcd')}`,
+                    `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
+                    `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
+                    `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
+                    `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
+                    `--initial-cluster=kvp-lab=http://127.0.0.1:${peerPort}`,
+                    '--unsafe-no-fsync=true',
+                    '--log-level=warn',
+                ],
+                join(logDir, 'etcd.log'),
+            );
             await lab.waitFor(async () => (await httpGet(`http://127.0.0.1:${etcdPort}/health`)) === 200, 30_000, 'etcd healthy', 100);
         });
 
@@ -831,8 +798,21 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
             const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
             writeFileSync(join(workDir, 'pki', 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
             await openssl([
-                'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-                '-subj', '/CN=kvp-lab-client-ca', '-keyout', join(workDir, 'pki', 'ca.key'), '-out', join(workDir, 'pki', 'ca.crt'),
+                'req',
+                '-x509',
+                '-newkey',
+                'ec',
+                '-pkeyopt',
+                'ec_paramgen_curve:prime256v1',
+                '-nodes',
+                '-days',
+                '2',
+                '-subj',
+                '/CN=kvp-lab-client-ca',
+                '-keyout',
+                join(workDir, 'pki', 'ca.key'),
+                '-out',
+                join(workDir, 'pki', 'ca.crt'),
             ]);
             await issueClientCert(join(workDir, 'pki'), 'admin', '/O=system:masters/CN=kvp-lab-admin', join(workDir, 'pki', 'ca.crt'), join(workDir, 'pki', 'ca.key'));
             if (useKwok) kubelet = await kubeletPki(join(workDir, 'pki'), join(workDir, 'pki', 'ca.crt'), join(workDir, 'pki', 'ca.key'));
@@ -840,23 +820,29 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
 
         await timed(timings, 'apiserver', async () => {
             const sa = join(workDir, 'pki', 'sa.key');
-            startDaemon(registry, 'kube-apiserver', bin('kube-apiserver'), [
-                `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-                '--bind-address=127.0.0.1',
-                '--advertise-address=127.0.0.1',
-                `--secure-port=${apiPort}`,
-                `--cert-dir=${join(workDir, 'certs')}`,
-                '--service-cluster-ip-range=10.0.0.0/24',
-                '--allow-privileged=true',
-                '--disable-admission-plugins=ServiceAccount',
-                '--authorization-mode=RBAC',
-                `--service-account-issuer=https://127.0.0.1:${apiPort}/`,
-                `--service-account-key-file=${sa}`,
-                `--service-account-signing-key-file=${sa}`,
-                '--endpoint-reconciler-type=none',
-                `--client-ca-file=${join(workDir, 'pki', 'ca.crt')}`,
-                ...(kubelet === undefined ? [] : apiserverKubeletFlags(join(workDir, 'pki', 'ca.crt'), kubelet)),
-            ], join(logDir, 'kube-apiserver.log'));
+            startDaemon(
+                registry,
+                'kube-apiserver',
+                bin('kube-apiserver'),
+                [
+                    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+                    '--bind-address=127.0.0.1',
+                    '--advertise-address=127.0.0.1',
+                    `--secure-port=${apiPort}`,
+                    `--cert-dir=${join(workDir, 'certs')}`,
+                    '--service-cluster-ip-range=10.0.0.0/24',
+                    '--allow-privileged=true',
+                    '--disable-admission-plugins=ServiceAccount',
+                    '--authorization-mode=RBAC',
+                    `--service-account-issuer=https://127.0.0.1:${apiPort}/`,
+                    `--service-account-key-file=${sa}`,
+                    `--service-account-signing-key-file=${sa}`,
+                    '--endpoint-reconciler-type=none',
+                    `--client-ca-file=${join(workDir, 'pki', 'ca.crt')}`,
+                    ...(kubelet === undefined ? [] : apiserverKubeletFlags(join(workDir, 'pki', 'ca.crt'), kubelet)),
+                ],
+                join(logDir, 'kube-apiserver.log'),
+            );
             const crt = join(workDir, 'certs', 'apiserver.crt');
             await lab.waitFor(() => existsSync(crt) && readFileSync(crt, 'utf8').includes('END CERTIFICATE'), 30_000, 'serving certificate', 100);
             writeFileSync(
@@ -896,9 +882,7 @@ export async function startLab(opts: StartLabOptions = {}): Promise<Lab> {
 
         if (useKwok && kubelet !== undefined) {
             const k = kubelet;
-            state.kwok = await timed(timings, 'kwok', () =>
-                startKwok(lab, { port: kubeletPort, logDir, serverCert: k.serverCert, serverKey: k.serverKey, repo: REPO }),
-            );
+            state.kwok = await timed(timings, 'kwok', () => startKwok(lab, { port: kubeletPort, logDir, serverCert: k.serverCert, serverKey: k.serverKey, repo: REPO }));
         }
         if (useCsi) state.csi = await timed(timings, 'csi', () => startCsi(lab, { logDir }));
 

@@ -40,7 +40,11 @@ function holdLab(): Promise<{ child: ChildProcess; workDir: string; exited: Prom
 beforeAll(() => {
     execFileSync(join(REPO, 'node_modules', '.bin', 'esbuild'), [
         join(REPO, 'test', 'lab', 'testdata', 'hold-lab.ts'),
-        '--bundle', '--platform=node', '--packages=external', `--outfile=${HOLD_BUNDLE}`, '--log-level=warning',
+        '--bundle',
+        '--platform=node',
+        '--packages=external',
+        `--outfile=${HOLD_BUNDLE}`,
+        '--log-level=warning',
     ]);
 });
 

@@ -46,7 +46,10 @@ function mib(bytes: number): string {
 
 class Api {
     private readonly agent: https.Agent;
-    constructor(private readonly server: URL, tls: https.AgentOptions) {
+    constructor(
+        private readonly server: URL,
+        tls: https.AgentOptions,
+    ) {
         this.agent = new https.Agent({ ...tls, keepAlive: true, maxSockets: 16 });
     }
 
@@ -56,7 +59,12 @@ class Api {
             new Promise((resolve, reject) => {
                 const req = https.request(
                     {
-                        agent: this.agent, hostname: this.server.hostname, port: this.server.port, method, path, timeout: 120_000,
+                        agent: this.agent,
+                        hostname: this.server.hostname,
+                        port: this.server.port,
+                        method,
+                        path,
+                        timeout: 120_000,
                         headers: { accept: 'application/json', 'content-type': contentType, 'content-length': data.length },
                     },
                     (res) => {
@@ -104,7 +112,12 @@ function owner(o: KubeObject): Record<string, unknown> {
 function vmiSpec(name: string): Record<string, unknown> {
     return {
         domain: {
-            devices: { disks: [{ name: 'rootdisk', disk: { bus: 'virtio' } }, { name: 'cloudinitdisk', disk: { bus: 'virtio' } }] },
+            devices: {
+                disks: [
+                    { name: 'rootdisk', disk: { bus: 'virtio' } },
+                    { name: 'cloudinitdisk', disk: { bus: 'virtio' } },
+                ],
+            },
             resources: { requests: { memory: '1Gi' } },
         },
         volumes: [
@@ -130,11 +143,16 @@ async function createNamespace(api: Api, ns: string, count: number): Promise<voi
     await pool(count, 12, async (i) => {
         const name = `vm-${String(i).padStart(4, '0')}`;
         await api.request('POST', p.secrets, {
-            apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-cloudinit`, namespace: ns }, type: 'Opaque',
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: `${name}-cloudinit`, namespace: ns },
+            type: 'Opaque',
             data: { userdata: Buffer.from(`#cloud-config\nhostname: ${name}\n`).toString('base64') },
         });
         const vm = await api.request('POST', p.vms, {
-            apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name, namespace: ns },
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachine',
+            metadata: { name, namespace: ns },
             spec: {
                 runStrategy: 'Always',
                 dataVolumeTemplates: [{ metadata: { name: `${name}-root` }, spec: DV_SPEC }],
@@ -143,35 +161,45 @@ async function createNamespace(api: Api, ns: string, count: number): Promise<voi
         });
         await api.request('PATCH', `${p.vms}/${name}/status`, { status: { created: true, ready: true, printableStatus: 'Running' } }, merge);
         const dv = await api.request('POST', p.dvs, {
-            apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume',
-            metadata: { name: `${name}-root`, namespace: ns, ownerReferences: [owner(vm)] }, spec: DV_SPEC,
+            apiVersion: 'cdi.kubevirt.io/v1beta1',
+            kind: 'DataVolume',
+            metadata: { name: `${name}-root`, namespace: ns, ownerReferences: [owner(vm)] },
+            spec: DV_SPEC,
         });
         await api.request('PATCH', `${p.dvs}/${name}-root/status`, { status: { phase: 'Succeeded', progress: '100.0%', claimName: `${name}-root` } }, merge);
         await api.request('POST', p.pvcs, {
-            apiVersion: 'v1', kind: 'PersistentVolumeClaim',
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
             metadata: {
-                name: `${name}-root`, namespace: ns, ownerReferences: [owner(dv)],
+                name: `${name}-root`,
+                namespace: ns,
+                ownerReferences: [owner(dv)],
                 annotations: { 'cdi.kubevirt.io/createdForDataVolume': dv.metadata?.uid ?? '', 'cdi.kubevirt.io/storage.pod.phase': 'Succeeded' },
             },
             spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
         });
         await api.request('PATCH', `${p.pvcs}/${name}-root/status`, { status: { phase: 'Bound', capacity: { storage: '1Gi' } } }, merge);
         const vmi = await api.request('POST', p.vmis, {
-            apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance',
+            apiVersion: 'kubevirt.io/v1',
+            kind: 'VirtualMachineInstance',
             metadata: { name, namespace: ns, labels: { 'kubevirt.io/domain': name }, ownerReferences: [owner(vm)] },
             spec: vmiSpec(name),
             status: { phase: 'Running', nodeName: 'node01', conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: STAMP }] },
         });
         await api.request('POST', p.pods, {
-            apiVersion: 'v1', kind: 'Pod',
+            apiVersion: 'v1',
+            kind: 'Pod',
             metadata: {
-                name: `virt-launcher-${name}-${i.toString(36).padStart(5, 'x')}`, namespace: ns,
+                name: `virt-launcher-${name}-${i.toString(36).padStart(5, 'x')}`,
+                namespace: ns,
                 labels: { 'kubevirt.io': 'virt-launcher', 'kubevirt.io/created-by': vmi.metadata?.uid ?? '', 'vm.kubevirt.io/name': name },
                 annotations: { 'kubevirt.io/domain': name },
                 ownerReferences: [owner(vmi)],
             },
             spec: {
-                nodeName: 'node01', restartPolicy: 'Never', automountServiceAccountToken: false,
+                nodeName: 'node01',
+                restartPolicy: 'Never',
+                automountServiceAccountToken: false,
                 containers: [{ name: 'compute', image: 'quay.io/kubevirt/virt-launcher:v1.7.1' }],
                 volumes: [{ name: 'rootdisk', persistentVolumeClaim: { claimName: `${name}-root` } }],
             },
@@ -236,46 +264,50 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
         expect(Number(cgroupFile('memory.limit_in_bytes'))).toBe(LIMIT);
     });
 
-    test(`a backup of ${VMS} running VMs and its restore complete without an OOM kill`, async () => {
-        const l = lab as Lab;
-        // Our plugin's processes live only while a backup or restore runs: look for them in the cgroup then.
-        let pluginSeen = false;
-        const poll = setInterval(() => {
-            for (const pid of cgroupFile('cgroup.procs').split('\n')) {
-                try {
-                    if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/kubevirt-velero-plugin')) pluginSeen = true;
-                } catch {
-                    // exited meanwhile
+    test(
+        `a backup of ${VMS} running VMs and its restore complete without an OOM kill`,
+        async () => {
+            const l = lab as Lab;
+            // Our plugin's processes live only while a backup or restore runs: look for them in the cgroup then.
+            let pluginSeen = false;
+            const poll = setInterval(() => {
+                for (const pid of cgroupFile('cgroup.procs').split('\n')) {
+                    try {
+                        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]?.endsWith('/kubevirt-velero-plugin')) pluginSeen = true;
+                    } catch {
+                        // exited meanwhile
+                    }
                 }
-            }
-        }, 100);
-        writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
-        await l.velero(['backup', 'create', 'mem-backup', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
-        const backupPeak = Number(cgroupFile('memory.max_usage_in_bytes'));
-        const backup = await l.getJson('backups.velero.io', l.veleroNamespace, 'mem-backup');
-        const bs = (backup?.['status'] ?? {}) as { phase?: string; errors?: number; progress?: { itemsBackedUp?: number } };
+            }, 100);
+            writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
+            await l.velero(['backup', 'create', 'mem-backup', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
+            const backupPeak = Number(cgroupFile('memory.max_usage_in_bytes'));
+            const backup = await l.getJson('backups.velero.io', l.veleroNamespace, 'mem-backup');
+            const bs = (backup?.['status'] ?? {}) as { phase?: string; errors?: number; progress?: { itemsBackedUp?: number } };
 
-        writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
-        await l.velero(['restore', 'create', 'mem-restore', '--from-backup', 'mem-backup', '--namespace-mappings', `${NS}:${MAPPED}`, '--wait']);
-        const restorePeak = Number(cgroupFile('memory.max_usage_in_bytes'));
-        const restore = await l.getJson('restores.velero.io', l.veleroNamespace, 'mem-restore');
-        const rs = (restore?.['status'] ?? {}) as { phase?: string; errors?: number };
-        clearInterval(poll);
-        const restoredVms = (await l.list('virtualmachines.kubevirt.io', MAPPED)).length;
-        process.stderr.write(
-            `memory: cgroup peak (velero server + plugins, page cache included): backup ${mib(backupPeak)}, restore ${mib(restorePeak)}; ` +
-                `limit hit ${cgroupFile('memory.failcnt')} times; OOM kills ${oomKills()}; ` +
-                `plugin process seen in the cgroup: ${pluginSeen}; backup ${bs.phase ?? '?'} (${bs.progress?.itemsBackedUp ?? '?'} items, ${bs.errors ?? 0} errors), restore ${rs.phase ?? '?'} (${restoredVms} VMs)\n`,
-        );
+            writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
+            await l.velero(['restore', 'create', 'mem-restore', '--from-backup', 'mem-backup', '--namespace-mappings', `${NS}:${MAPPED}`, '--wait']);
+            const restorePeak = Number(cgroupFile('memory.max_usage_in_bytes'));
+            const restore = await l.getJson('restores.velero.io', l.veleroNamespace, 'mem-restore');
+            const rs = (restore?.['status'] ?? {}) as { phase?: string; errors?: number };
+            clearInterval(poll);
+            const restoredVms = (await l.list('virtualmachines.kubevirt.io', MAPPED)).length;
+            process.stderr.write(
+                `memory: cgroup peak (velero server + plugins, page cache included): backup ${mib(backupPeak)}, restore ${mib(restorePeak)}; ` +
+                    `limit hit ${cgroupFile('memory.failcnt')} times; OOM kills ${oomKills()}; ` +
+                    `plugin process seen in the cgroup: ${pluginSeen}; backup ${bs.phase ?? '?'} (${bs.progress?.itemsBackedUp ?? '?'} items, ${bs.errors ?? 0} errors), restore ${rs.phase ?? '?'} (${restoredVms} VMs)\n`,
+            );
 
-        expect(pluginSeen).toBe(true);
-        expect(oomKills()).toBe(0);
-        expect({ phase: bs.phase, errors: bs.errors ?? 0 }).toEqual({ phase: 'Completed', errors: 0 });
-        // VM, VMI, pod, Secret, DataVolume, PVC per VM.
-        expect(bs.progress?.itemsBackedUp).toBeGreaterThanOrEqual(6 * VMS);
-        expect({ phase: rs.phase, errors: rs.errors ?? 0 }).toEqual({ phase: 'Completed', errors: 0 });
-        expect(restoredVms).toBe(VMS);
-        expect(backupPeak).toBeLessThan(LIMIT);
-        expect(restorePeak).toBeLessThan(LIMIT);
-    }, 60 * MINUTES);
+            expect(pluginSeen).toBe(true);
+            expect(oomKills()).toBe(0);
+            expect({ phase: bs.phase, errors: bs.errors ?? 0 }).toEqual({ phase: 'Completed', errors: 0 });
+            // VM, VMI, pod, Secret, DataVolume, PVC per VM.
+            expect(bs.progress?.itemsBackedUp).toBeGreaterThanOrEqual(6 * VMS);
+            expect({ phase: rs.phase, errors: rs.errors ?? 0 }).toEqual({ phase: 'Completed', errors: 0 });
+            expect(restoredVms).toBe(VMS);
+            expect(backupPeak).toBeLessThan(LIMIT);
+            expect(restorePeak).toBeLessThan(LIMIT);
+        },
+        60 * MINUTES,
+    );
 });

@@ -59,7 +59,10 @@ function stoppedVm(ns: string, name: string, extra: { networks?: unknown[]; volu
             ...(extra.dataVolumeTemplates ? { dataVolumeTemplates: extra.dataVolumeTemplates } : {}),
             template: {
                 spec: {
-                    domain: { devices: { interfaces: [{ name: 'default', masquerade: {} }, ...(extra.networks ? [{ name: 'sec', bridge: {} }] : [])] }, memory: { guest: '128Mi' } },
+                    domain: {
+                        devices: { interfaces: [{ name: 'default', masquerade: {} }, ...(extra.networks ? [{ name: 'sec', bridge: {} }] : [])] },
+                        memory: { guest: '128Mi' },
+                    },
                     networks: [{ name: 'default', pod: {} }, ...(extra.networks ?? [])],
                     ...(extra.volumes ? { volumes: extra.volumes } : {}),
                 },
@@ -141,9 +144,7 @@ describe('(b) VirtualMachineTemplates and VirtualMachineTemplateRequests', () =>
                         metadata: { name: '${NAME}' },
                         spec: {
                             runStrategy: 'Halted',
-                            dataVolumeTemplates: [
-                                { metadata: { name: 'rootdisk-${NAME}' }, spec: { source: { pvc: { namespace: NS, name: 'golden-root' } }, storage: {} } },
-                            ],
+                            dataVolumeTemplates: [{ metadata: { name: 'rootdisk-${NAME}' }, spec: { source: { pvc: { namespace: NS, name: 'golden-root' } }, storage: {} } }],
                             template: { spec: { domain: { devices: {} }, volumes: [{ name: 'rootdisk', dataVolume: { name: 'rootdisk-${NAME}' } }] } },
                         },
                     },
@@ -238,7 +239,12 @@ describe('(c) a VirtualMachinePool and its VMs', () => {
             {
                 apiVersion: 'cdi.kubevirt.io/v1beta1',
                 kind: 'DataVolume',
-                metadata: { name: disk, namespace: NS, uid: dvUid, ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: `web-${index}`, uid: vmUid, controller: true }] },
+                metadata: {
+                    name: disk,
+                    namespace: NS,
+                    uid: dvUid,
+                    ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: `web-${index}`, uid: vmUid, controller: true }],
+                },
                 spec: { source: { blank: {} }, storage: { resources: { requests: { storage: '1Gi' } } } },
                 status: { phase: 'Succeeded', progress: '100.0%' },
             },
@@ -279,7 +285,18 @@ describe('(c) a VirtualMachinePool and its VMs', () => {
         await lab.velero(['backup', 'create', 'par-pool', '--include-namespaces', NS, '--selector', 'par.kvp/select=pool', '--snapshot-volumes=false', '--wait']);
         files = await lab.readBackup('par-pool');
         await lab.velero(['restore', 'create', 'par-pool', '--from-backup', 'par-pool', '--namespace-mappings', `${NS}:${TARGET}`, '--wait']);
-        await lab.velero(['restore', 'create', 'par-pool-one', '--from-backup', 'par-pool', '--namespace-mappings', `${NS}:${SINGLE}`, '--selector', 'velero.kubevirt.io/vm=web-1', '--wait']);
+        await lab.velero([
+            'restore',
+            'create',
+            'par-pool-one',
+            '--from-backup',
+            'par-pool',
+            '--namespace-mappings',
+            `${NS}:${SINGLE}`,
+            '--selector',
+            'velero.kubevirt.io/vm=web-1',
+            '--wait',
+        ]);
     }, 240000);
 
     it('a backup selecting only the pool holds its VMs and their disks', async () => {

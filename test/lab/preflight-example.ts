@@ -29,7 +29,11 @@ async function main(): Promise<void> {
             {
                 apiVersion: 'v1',
                 kind: 'ConfigMap',
-                metadata: { name: 'change-storage-class', namespace: lab.veleroNamespace, labels: { 'velero.io/plugin-config': '', 'velero.io/change-storage-class': 'RestoreItemAction' } },
+                metadata: {
+                    name: 'change-storage-class',
+                    namespace: lab.veleroNamespace,
+                    labels: { 'velero.io/plugin-config': '', 'velero.io/change-storage-class': 'RestoreItemAction' },
+                },
                 data: { 'rook-ceph-block': 'fast-ssd' },
             },
         ]);
@@ -40,7 +44,9 @@ async function main(): Promise<void> {
         await createVmScenario(lab, 'legacy', legacy);
         await createVmScenario(lab, 'batch', '07-vmi-with-dv.yaml');
         const pf = async (args: string[]): Promise<void> => {
-            const r = await run(DEFAULT_PLUGIN_BINARY, ['preflight', ...args, '--kubeconfig', lab.kubeconfig], { env: { ...process.env, KUBECONFIG: '', VELERO_NAMESPACE: lab.veleroNamespace } });
+            const r = await run(DEFAULT_PLUGIN_BINARY, ['preflight', ...args, '--kubeconfig', lab.kubeconfig], {
+                env: { ...process.env, KUBECONFIG: '', VELERO_NAMESPACE: lab.veleroNamespace },
+            });
             out.push(`$ kubevirt-velero-plugin preflight ${args.join(' ')}`, r.stdout.trimEnd(), `(exit code ${r.code})`, '');
         };
         await pf(['backup', '--include-namespaces', 'shop,legacy,batch']);

@@ -59,9 +59,11 @@ function edit(kind: string, name: string | undefined, change: (o: KubeObject) =>
         return objs;
     };
 }
-const labelled = (key: string, value: string) => (o: KubeObject): void => {
-    o.metadata = { ...o.metadata, labels: { ...(o.metadata?.labels ?? {}), [key]: value } };
-};
+const labelled =
+    (key: string, value: string) =>
+    (o: KubeObject): void => {
+        o.metadata = { ...o.metadata, labels: { ...(o.metadata?.labels ?? {}), [key]: value } };
+    };
 const EXCLUDE = 'velero.io/exclude-from-backup';
 
 interface BackupCase {
@@ -139,7 +141,7 @@ describe.each(CASES.map((c) => [c.id, c] as const))('backup %s: preflight verdic
         runs.set(c.id, r);
     });
 
-    it('the refusals are exactly the plugin errors in Velero\'s backup log, and a refusal makes the backup PartiallyFailed', () => {
+    it("the refusals are exactly the plugin errors in Velero's backup log, and a refusal makes the backup PartiallyFailed", () => {
         const refusals = [...new Set(r.pre.report.subjects.flatMap((s) => s.refusals))].sort();
         expect(refusals).toEqual([...new Set(r.pluginErrors)].sort());
         if (c.refused !== undefined) expect(refusals.length > 0).toBe(c.refused);
@@ -161,7 +163,11 @@ describe.each(CASES.map((c) => [c.id, c] as const))('backup %s: preflight verdic
             if (s.refusals.length > 0) continue; // the refused item's fate is the error above
             expect({ subject: s.name, stored: stored !== undefined }).toEqual({ subject: s.name, stored: true });
             const recorded = JSON.parse(stored?.metadata?.annotations?.['velero.kubevirt.io/backup-consistency'] ?? '{}') as { level?: string; reasons?: string[] };
-            expect({ subject: s.name, level: recorded.level, reasons: recorded.reasons }).toEqual({ subject: s.name, level: s.consistency?.level, reasons: s.consistency?.reasons });
+            expect({ subject: s.name, level: recorded.level, reasons: recorded.reasons }).toEqual({
+                subject: s.name,
+                level: s.consistency?.level,
+                reasons: s.consistency?.reasons,
+            });
         }
     });
 
@@ -199,7 +205,9 @@ async function runRestore(b: BackupRun, target: string, suffix: string, flags: s
     await lab.velero(['restore', 'create', name, '--from-backup', b.name, ...mapping, ...flags, '--wait']);
     const phase = await lab.phase('restore', name);
     const results = await lab.restoreResults(name);
-    const errors = Object.values(results.errors?.namespaces ?? {}).flat().map((e) => String(e));
+    const errors = Object.values(results.errors?.namespaces ?? {})
+        .flat()
+        .map((e) => String(e));
     return { pre, name, target, phase, errors, resourceList: await restoredResourceList(lab, name) };
 }
 
@@ -255,7 +263,7 @@ describe.each(SCENARIOS.map((s) => [s.id, s] as const))('restore of partner scen
 });
 
 describe('restore refusal cases: preflight verdict = what velero restore create does', () => {
-    it('an invalid restore-run-strategy label fails each VM with the action\'s message', async () => {
+    it("an invalid restore-run-strategy label fails each VM with the action's message", async () => {
         const b = runs.get('01');
         if (!b) throw new Error('backup 01 did not run');
         const r = await runRestore(b, 'pf-01-badrs', 'badrs', ['--labels', 'velero.kubevirt.io/restore-run-strategy=Sometimes']);
@@ -310,7 +318,8 @@ describe('restore refusal cases: preflight verdict = what velero restore create 
         expect(auto.pre.code).toBe(0);
         await compareRestore(auto);
         const restored = await lab.getJson(RESOURCE.VirtualMachine, 'pf-ident-auto', vmAuto?.name ?? '');
-        const domain = (restored?.spec as { template: { spec: { domain: { devices: { interfaces: Record<string, unknown>[] }; firmware: { serial?: string } } } } }).template.spec.domain;
+        const domain = (restored?.spec as { template: { spec: { domain: { devices: { interfaces: Record<string, unknown>[] }; firmware: { serial?: string } } } } }).template.spec
+            .domain;
         expect(domain.devices.interfaces[0]?.['macAddress']).toBeUndefined();
         expect(domain.firmware.serial).toBeDefined();
         expect(domain.firmware.serial).not.toBe('pf-serial-0001');

@@ -96,14 +96,7 @@ export interface Daemon {
  * Starts a long-running process in its own session with stdout and stderr appended to `log`, and records
  * its process group in the registry file.
  */
-export function startDaemon(
-    registry: string,
-    name: string,
-    cmd: string,
-    args: readonly string[],
-    log: string,
-    env: NodeJS.ProcessEnv = process.env,
-): Daemon {
+export function startDaemon(registry: string, name: string, cmd: string, args: readonly string[], log: string, env: NodeJS.ProcessEnv = process.env): Daemon {
     const fd = openSync(log, 'a');
     try {
         const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env });

@@ -94,8 +94,18 @@ const PLAIN_RESTORE = Buffer.from(JSON.stringify({ metadata: { name: 'r-rbac-pla
 
 function calls(): ActionCall[] {
     return [
-        { name: 'VM backup (lists pods, PVCs, VMIs, DataVolumes)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachine-action', request: () => ({ item: item(vm()), backup: BACKUP }) },
-        { name: 'VMI backup (gets its VM)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachineinstance-action', request: () => ({ item: item(vmi()), backup: BACKUP }) },
+        {
+            name: 'VM backup (lists pods, PVCs, VMIs, DataVolumes)',
+            service: 'v2.BackupItemAction',
+            plugin: 'backup-virtualmachine-action',
+            request: () => ({ item: item(vm()), backup: BACKUP }),
+        },
+        {
+            name: 'VMI backup (gets its VM)',
+            service: 'v2.BackupItemAction',
+            plugin: 'backup-virtualmachineinstance-action',
+            request: () => ({ item: item(vmi()), backup: BACKUP }),
+        },
         { name: 'PVC backup (gets its DataVolume)', service: 'v2.BackupItemAction', plugin: 'backup-datavolume-action', request: () => ({ item: item(pvc()), backup: BACKUP }) },
         { name: 'VM ItemBlock', service: 'v1.ItemBlockAction', plugin: 'block-vm-action', request: () => ({ item: item(vm()), backup: BACKUP }) },
         {
@@ -110,8 +120,18 @@ function calls(): ActionCall[] {
             plugin: 'restore-datavolume-action',
             request: () => ({ item: item(dv()), itemFromBackup: item(dv()), restore: restoreWithKnobs() }),
         },
-        { name: 'VirtualMachinePool backup (lists VMs and PVCs)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachinepool-action', request: () => ({ item: item(pool()), backup: BACKUP }) },
-        { name: 'VirtualMachineTemplate backup (lists PVCs and DataVolumes)', service: 'v2.BackupItemAction', plugin: 'backup-virtualmachinetemplate-action', request: () => ({ item: item(template()), backup: BACKUP }) },
+        {
+            name: 'VirtualMachinePool backup (lists VMs and PVCs)',
+            service: 'v2.BackupItemAction',
+            plugin: 'backup-virtualmachinepool-action',
+            request: () => ({ item: item(pool()), backup: BACKUP }),
+        },
+        {
+            name: 'VirtualMachineTemplate backup (lists PVCs and DataVolumes)',
+            service: 'v2.BackupItemAction',
+            plugin: 'backup-virtualmachinetemplate-action',
+            request: () => ({ item: item(template()), backup: BACKUP }),
+        },
         {
             name: "restore of a pool's VM (gets the pool)",
             service: 'v2.RestoreItemAction',
@@ -163,11 +183,15 @@ describe('the RBAC manifest', () => {
         );
     });
 
-    it.each(calls().map((c) => [c.name, c] as const))('with exactly these rules: %s succeeds', async (_name, call) => {
-        const kubeconfig = await lab.kubeconfigFor(IDENTITY, MANIFEST);
-        const response = await run(kubeconfig, call);
-        expect(response).toBeDefined();
-    }, 60000);
+    it.each(calls().map((c) => [c.name, c] as const))(
+        'with exactly these rules: %s succeeds',
+        async (_name, call) => {
+            const kubeconfig = await lab.kubeconfigFor(IDENTITY, MANIFEST);
+            const response = await run(kubeconfig, call);
+            expect(response).toBeDefined();
+        },
+        60000,
+    );
 
     it.each([
         ['ClusterRole', 'pods', 'backup-virtualmachine-action', 'forbidden: cannot list pods in namespace "rbac-kvp"'],
@@ -176,20 +200,26 @@ describe('the RBAC manifest', () => {
         ['ClusterRole', 'virtualmachineinstances', 'restore-vm-action', 'forbidden: cannot list virtualmachineinstances.kubevirt.io in all namespaces'],
         ['Role', 'configmaps', 'restore-datavolume-action', 'forbidden: cannot list configmaps in namespace "velero"'],
         ['ClusterRole', 'virtualmachinepools', "restore of a pool's VM (gets the pool)", 'forbidden: cannot get virtualmachinepools.pool.kubevirt.io'],
-    ])('without the %s rule for %s, %s fails naming the missing permission', async (kind, resource, plugin, message) => {
-        const call = (calls().find((c) => c.name === plugin) ?? calls().find((c) => c.plugin === plugin)) as ActionCall;
-        const kubeconfig = await lab.kubeconfigFor(IDENTITY, withoutRule({ kind, resource }));
-        // The RBAC authorizer follows changes through an informer: give it a moment.
-        await lab.waitFor(
-            async () =>
-                (await lab.kubectlRaw(['auth', 'can-i', 'list', resource, '-n', resource === 'configmaps' ? 'velero' : NS, '--as=system:serviceaccount:velero:velero'])).stdout.trim() === 'no',
-            10000,
-            `RBAC without ${resource}`,
-        );
-        try {
-            await expect(run(kubeconfig, call)).rejects.toMatchObject({ details: expect.stringContaining(message) });
-        } finally {
-            await lab.kubectl(['apply', '-f', MANIFEST]);
-        }
-    }, 60000);
+    ])(
+        'without the %s rule for %s, %s fails naming the missing permission',
+        async (kind, resource, plugin, message) => {
+            const call = (calls().find((c) => c.name === plugin) ?? calls().find((c) => c.plugin === plugin)) as ActionCall;
+            const kubeconfig = await lab.kubeconfigFor(IDENTITY, withoutRule({ kind, resource }));
+            // The RBAC authorizer follows changes through an informer: give it a moment.
+            await lab.waitFor(
+                async () =>
+                    (
+                        await lab.kubectlRaw(['auth', 'can-i', 'list', resource, '-n', resource === 'configmaps' ? 'velero' : NS, '--as=system:serviceaccount:velero:velero'])
+                    ).stdout.trim() === 'no',
+                10000,
+                `RBAC without ${resource}`,
+            );
+            try {
+                await expect(run(kubeconfig, call)).rejects.toMatchObject({ details: expect.stringContaining(message) });
+            } finally {
+                await lab.kubectl(['apply', '-f', MANIFEST]);
+            }
+        },
+        60000,
+    );
 });

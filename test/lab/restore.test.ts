@@ -64,11 +64,7 @@ const DATA_VOLUMES: readonly [string, 'storage' | 'pvc'][] = [
     ['refs-tpl-golden', 'storage'],
 ];
 /** Every PVC, with the DataVolume it was populated for (undefined: not a DataVolume's). */
-const PVCS: readonly [string, string | undefined][] = [
-    ...DATA_VOLUMES.map(([name]): [string, string] => [name, name]),
-    ['refs-standalone', undefined],
-    [TPM_STATE_PVC, undefined],
-];
+const PVCS: readonly [string, string | undefined][] = [...DATA_VOLUMES.map(([name]): [string, string] => [name, name]), ['refs-standalone', undefined], [TPM_STATE_PVC, undefined]];
 const ALL_VMS = Object.values(VM);
 /** VMs whose template carries MAC addresses and a serial in the backup. */
 const VMS_WITH_IDENTITY = [VM.tpm, VM.refs];
@@ -80,16 +76,14 @@ let files: Map<string, unknown>;
 let before: Inventory;
 
 function labelsOf(o: KubeObject | undefined): Record<string, string> {
-    return (o?.metadata?.labels ?? {});
+    return o?.metadata?.labels ?? {};
 }
 function annotationsOf(o: KubeObject | undefined): Record<string, string> {
-    return (o?.metadata?.annotations ?? {});
+    return o?.metadata?.annotations ?? {};
 }
 
 /** Phase, errors and warnings of a restore, and error lines of our plugin in its log. */
-async function outcome(
-    name: string,
-): Promise<{ phase: string | undefined; errors: string[]; unexpectedWarnings: string[]; pluginRan: boolean; pluginErrors: string[] }> {
+async function outcome(name: string): Promise<{ phase: string | undefined; errors: string[]; unexpectedWarnings: string[]; pluginRan: boolean; pluginErrors: string[] }> {
     const results = await lab.restoreResults(name);
     const log = await lab.restoreLog(name);
     return {
@@ -130,7 +124,9 @@ describe('the namespace backup (what the restores must leave out or undo)', () =
     });
 
     it('holds the VMIs and launcher pods of the running VMs', () => {
-        const vmis = backupItems(files, R.vmi, NS.src).map((o) => o.metadata?.name).sort();
+        const vmis = backupItems(files, R.vmi, NS.src)
+            .map((o) => o.metadata?.name)
+            .sort();
         const podOwners = backupItems(files, R.pod, NS.src).map((o) => labelsOf(o)['vm.kubevirt.io/name']);
         expect(vmis).toEqual([...RUNNING_VMS].sort());
         expect([...new Set(podOwners)].sort()).toEqual([...RUNNING_VMS].sort());
@@ -186,10 +182,7 @@ const MODES: Mode[] = [
         target: NS.mapped,
         storageClass: NEW_STORAGE_CLASS,
         identityChanged: true,
-        args: [
-            '--namespace-mappings', `${NS.src}:${NS.mapped}`,
-            '--labels', 'velero.kubevirt.io/clear-mac-address=true,velero.kubevirt.io/generate-new-serial=true',
-        ],
+        args: ['--namespace-mappings', `${NS.src}:${NS.mapped}`, '--labels', 'velero.kubevirt.io/clear-mac-address=true,velero.kubevirt.io/generate-new-serial=true'],
         prepare: async () => {
             await lab.apply([
                 {
@@ -229,7 +222,7 @@ describe.each(MODES)('$title', (mode) => {
         }
     });
 
-    it('completes with no error, no warning beyond the lab README\'s, and no error from our plugin', async () => {
+    it("completes with no error, no warning beyond the lab README's, and no error from our plugin", async () => {
         expect(await outcome(mode.restore)).toEqual(CLEAN_OUTCOME);
     });
 
@@ -253,11 +246,7 @@ describe.each(MODES)('$title', (mode) => {
 
     it.each(PVCS)('PVC %s: populatedFor %s, no pvc-uid label, storage class mapped by Velero', async (name, dv) => {
         const pvc = await mustGet(lab, R.pvc, T, name);
-        expect([annotationsOf(pvc)[POPULATED_FOR], labelsOf(pvc)[PVC_UID], at(pvc, ['spec', 'storageClassName'])]).toEqual([
-            dv,
-            undefined,
-            mode.storageClass,
-        ]);
+        expect([annotationsOf(pvc)[POPULATED_FOR], labelsOf(pvc)[PVC_UID], at(pvc, ['spec', 'storageClassName'])]).toEqual([dv, undefined, mode.storageClass]);
     });
 
     it.each([VM.dvTemplate, VM.creds, VM.instancetype, VM.tpm, VM.refs])('VM %s: every dataVolumeTemplate names the expected storage class', async (name) => {
@@ -353,7 +342,7 @@ const SINGLE_VM: readonly [string, Partial<Inventory>][] = [
 ];
 
 describe('(c) one VM restored by name into the emptied namespace', () => {
-    it.each(SINGLE_VM)('--selector velero.kubevirt.io/vm=%s restores exactly that VM\'s graph', async (name, content) => {
+    it.each(SINGLE_VM)("--selector velero.kubevirt.io/vm=%s restores exactly that VM's graph", async (name, content) => {
         const restore = `rst-one-${name.replace(/^test-vm-/, '')}`;
         await lab.deleteNamespace(NS.src);
         await lab.velero(['restore', 'create', restore, '--from-backup', BACKUP, '--selector', `${VM_LABEL}=${name}`, '--wait']);

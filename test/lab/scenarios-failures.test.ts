@@ -99,7 +99,7 @@ const CASES: Case[] = [
     },
     {
         id: 'freeze-hangs',
-        behaviour: 'freeze hangs past the hook timeout: Velero stops waiting after the pod\'s 3s timeout, the backup is PartiallyFailed with a timeout error',
+        behaviour: "freeze hangs past the hook timeout: Velero stops waiting after the pod's 3s timeout, the backup is PartiallyFailed with a timeout error",
         edit: (objs) =>
             withAgent(objs).map((o) =>
                 o === launcherPod(objs) || (o.kind === 'Pod' && o.metadata?.name === launcherPod(objs)?.metadata?.name)

@@ -140,10 +140,7 @@ const CHECKS: Check[] = [
         applies: () => true,
         verify: (s, r) => {
             // Without a kubelet the exec fails: pods/exec is served by the node the pod names.
-            const hookErrors =
-                running(s) && !HOOKS_RUN
-                    ? ['pre', 'post'].map((hookPhase) => ({ msg: 'Error executing hook', hookPhase, error: 'pods "node01" not found' }))
-                    : [];
+            const hookErrors = running(s) && !HOOKS_RUN ? ['pre', 'post'].map((hookPhase) => ({ msg: 'Error executing hook', hookPhase, error: 'pods "node01" not found' })) : [];
             expect({
                 phase: r.backupPhase,
                 errors: r.backupErrors,
@@ -322,7 +319,11 @@ const CHECKS: Check[] = [
                 .map(([k, n]) => `${k ?? ''} ${n ?? ''}`);
             // Lab: no pod at all may carry the restore's label. (Not on a real cluster: KubeVirt copies a
             // restored standalone VMI's labels, velero.io/restore-name included, onto its new launcher pod.)
-            const restoredPods = EXISTING ? [] : objectsOf(r, 'Pod').filter((p) => restoredBy(r, p)).map((p) => p.metadata?.name);
+            const restoredPods = EXISTING
+                ? []
+                : objectsOf(r, 'Pod')
+                      .filter((p) => restoredBy(r, p))
+                      .map((p) => p.metadata?.name);
             // 2. the restore log: a plugin discarded exactly these items
             // 3. Velero's resource list records them as skipped
             const skipped = (gvk: string, names: string[]): string[] => names.map((n) => `${r.ns}/${n}(skipped)`).filter((e) => !(r.resourceList[gvk] ?? []).includes(e));
@@ -459,20 +460,17 @@ if (LAB_CSI && LAB_KWOK) {
             }
         }, PIPELINE_TIMEOUT_MS);
 
-        it.each(SELECTED.map((s) => ({ id: s.id, title: s.title, s })))(
-            '$id $title: Completed, every disk snapshotted, freeze < every snapshot < thaw',
-            ({ s }) => {
-                const r = runs.get(s.id);
-                if (r === undefined) throw new Error(`scenario ${s.id} did not run`);
-                if (r instanceof Error) throw r;
-                expect({ phase: r.backupPhase, errors: r.backupErrors }).toEqual({ phase: 'Completed', errors: 0 });
-                const t = r.timelines.find((x) => x.vm === s.vm?.name);
-                expect(t?.claims.length ?? 0).toBeGreaterThan(0);
-                expect(t?.snapshots.map((x) => [x.pvc, x.cutAt !== undefined])).toEqual((t?.claims ?? []).map((c) => [c, true]));
-                expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => e.action)).toEqual(['freeze', 'unfreeze']);
-                expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
-            },
-        );
+        it.each(SELECTED.map((s) => ({ id: s.id, title: s.title, s })))('$id $title: Completed, every disk snapshotted, freeze < every snapshot < thaw', ({ s }) => {
+            const r = runs.get(s.id);
+            if (r === undefined) throw new Error(`scenario ${s.id} did not run`);
+            if (r instanceof Error) throw r;
+            expect({ phase: r.backupPhase, errors: r.backupErrors }).toEqual({ phase: 'Completed', errors: 0 });
+            const t = r.timelines.find((x) => x.vm === s.vm?.name);
+            expect(t?.claims.length ?? 0).toBeGreaterThan(0);
+            expect(t?.snapshots.map((x) => [x.pvc, x.cutAt !== undefined])).toEqual((t?.claims ?? []).map((c) => [c, true]));
+            expect(r.freezerEvents.filter((e) => e.event === 'end').map((e) => e.action)).toEqual(['freeze', 'unfreeze']);
+            expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
+        });
     });
 }
 
@@ -536,7 +534,11 @@ if (!EXISTING) {
                 })
                 .map(({ check }) => check);
             const aimed = new Set(BREAKAGES.map((b) => b.fails));
-            expect(failed).toEqual(casesOf([s]).map(({ check }) => check).filter((c) => aimed.has(c)));
+            expect(failed).toEqual(
+                casesOf([s])
+                    .map(({ check }) => check)
+                    .filter((c) => aimed.has(c)),
+            );
             expect(failed).toHaveLength(BREAKAGES.length);
         });
 

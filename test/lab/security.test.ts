@@ -207,7 +207,14 @@ describe("the attacker's preconditions", () => {
 });
 
 describe.each([
-    ['(a) a VM naming ../sec-victim/db-creds in its spec, backed up with this plugin', () => spec, VM, ['sec-config'], ['sec-userdata'], `metadata.annotations[${RESTORE_GRAPH}][0]`],
+    [
+        '(a) a VM naming ../sec-victim/db-creds in its spec, backed up with this plugin',
+        () => spec,
+        VM,
+        ['sec-config'],
+        ['sec-userdata'],
+        `metadata.annotations[${RESTORE_GRAPH}][0]`,
+    ],
     ['(b) a VM whose recorded restore graph was edited', () => annotation, VM_EDITED, ['sec-edited-config'], [], `metadata.annotations[${RESTORE_GRAPH}][1]`],
     ['(c) a VM naming ../sec-victim/db-creds in its spec, without a recording', () => plain, VM_PLAIN, ['sec-plain-config'], [], 'spec.template.spec.volumes[0].secret.secretName'],
 ])('%s, restored alone by --selector', (_what, outcome, vmName, configMaps, secrets, field) => {

@@ -118,12 +118,7 @@ export interface ScenarioOptions {
  * Resolves to the objects as the API server stores them at the end, in creation order (PVs and
  * StorageClasses the helper added included).
  */
-export async function createVmScenario(
-    lab: Lab,
-    namespace: string | undefined,
-    source: string | KubeObject[],
-    opts: ScenarioOptions = {},
-): Promise<KubeObject[]> {
+export async function createVmScenario(lab: Lab, namespace: string | undefined, source: string | KubeObject[], opts: ScenarioOptions = {}): Promise<KubeObject[]> {
     let objs = (typeof source === 'string' ? loadSample(source) : source).map((o) => deepClone<KubeObject>(o));
     const from = sampleNamespace(objs);
     if (namespace !== undefined && from !== undefined && namespace !== from) {
@@ -143,8 +138,7 @@ async function createSimulated(lab: Lab, input: KubeObject[], opts: ScenarioOpti
     const pending = input.map((o, i) => ({ o, i }));
     const created: { obj: KubeObject; status?: unknown }[] = [];
 
-    const ready = (o: KubeObject): boolean =>
-        (o.metadata?.ownerReferences ?? []).every((r) => r.uid === undefined || !sampleUids.has(r.uid) || uidMap.has(r.uid));
+    const ready = (o: KubeObject): boolean => (o.metadata?.ownerReferences ?? []).every((r) => r.uid === undefined || !sampleUids.has(r.uid) || uidMap.has(r.uid));
 
     while (pending.length > 0) {
         pending.sort((a, b) => order(a.o) - order(b.o) || a.i - b.i);
@@ -188,7 +182,18 @@ async function createSimulated(lab: Lab, input: KubeObject[], opts: ScenarioOpti
             if (volumeName === '') {
                 volumeName = `pvc-${uid ?? ''}`;
                 stored = JSON.parse(
-                    await lab.kubectl(['patch', 'pvc', stored.metadata?.name ?? '', '-n', stored.metadata?.namespace ?? '', '--type=merge', '-p', JSON.stringify({ spec: { volumeName } }), '-o', 'json']),
+                    await lab.kubectl([
+                        'patch',
+                        'pvc',
+                        stored.metadata?.name ?? '',
+                        '-n',
+                        stored.metadata?.namespace ?? '',
+                        '--type=merge',
+                        '-p',
+                        JSON.stringify({ spec: { volumeName } }),
+                        '-o',
+                        'json',
+                    ]),
                 ) as KubeObject;
             }
             const pv = await lab.create(persistentVolumeFor(stored, volumeName, status));

@@ -7,14 +7,32 @@
 import fc from 'fast-check';
 
 export type Jv =
-    | { t: 'obj'; entries: [string, Jv][] }
-    | { t: 'arr'; items: Jv[] }
-    | { t: 'num'; text: string }
-    | { t: 'str'; s: string }
-    | { t: 'lit'; text: 'true' | 'false' | 'null' };
+    { t: 'obj'; entries: [string, Jv][] } | { t: 'arr'; items: Jv[] } | { t: 'num'; text: string } | { t: 'str'; s: string } | { t: 'lit'; text: 'true' | 'false' | 'null' };
 
 /** Keys that break naive JavaScript objects, keys JavaScript reorders, and odd unicode. */
-export const SPECIAL_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '0', '1', '42', '4294967295', '', ' ', '-1', '01', 'é', '😀', '\u0000', '"', '\\', '<', '\u2028'];
+export const SPECIAL_KEYS = [
+    '__proto__',
+    'constructor',
+    'prototype',
+    'toString',
+    'hasOwnProperty',
+    'valueOf',
+    '0',
+    '1',
+    '42',
+    '4294967295',
+    '',
+    ' ',
+    '-1',
+    '01',
+    'é',
+    '😀',
+    '\u0000',
+    '"',
+    '\\',
+    '<',
+    '\u2028',
+];
 
 export const keyArb: fc.Arbitrary<string> = fc.oneof(
     { weight: 3, arbitrary: fc.constantFrom(...SPECIAL_KEYS) },

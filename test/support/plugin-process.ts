@@ -39,12 +39,7 @@ export function isRunning(pid: number): boolean {
     }
 }
 
-export function startPlugin(
-    binary: string,
-    env: Record<string, string>,
-    args: string[] = ['--log-level=info'],
-    options: StartOptions = {},
-): Promise<PluginProcess> {
+export function startPlugin(binary: string, env: Record<string, string>, args: string[] = ['--log-level=info'], options: StartOptions = {}): Promise<PluginProcess> {
     const fullEnv = { ...process.env, VELERO_PLUGIN: 'hello', PLUGIN_PROTOCOL_VERSIONS: '2', PLUGIN_MIN_PORT: '10000', PLUGIN_MAX_PORT: '25000', ...env };
     const child: ChildProcess = options.parent
         ? spawn('/bin/sh', ['-c', '"$0" "$@" & echo "plugin-pid $!" >&2; wait', binary, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] })

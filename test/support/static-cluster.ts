@@ -31,17 +31,13 @@ export class StaticCluster implements ClusterReader {
     constructor(private readonly objects: readonly KubeObject[] = []) {}
 
     async get(resource: GroupResource, namespace: string, name: string): Promise<KubeObject | undefined> {
-        return this.objects.find(
-            (o) => matches(resource, o) && (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : '') && o.metadata?.name === name,
-        );
+        return this.objects.find((o) => matches(resource, o) && (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : '') && o.metadata?.name === name);
     }
 
     async list(resource: GroupResource, namespace: string): Promise<readonly KubeObject[]> {
         // namespace '' lists a namespaced resource across all namespaces.
         const all = resource.namespaced && namespace === '';
-        return this.objects.filter(
-            (o) => matches(resource, o) && (all || (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : '')),
-        );
+        return this.objects.filter((o) => matches(resource, o) && (all || (o.metadata?.namespace ?? '') === (resource.namespaced ? namespace : '')));
     }
 }
 

@@ -87,9 +87,7 @@ export function blockOf(blocks: readonly ItemBlock[], item: ItemKey): ItemBlock 
 
 /** Index of the `Backing up item` line of one item (resource as Velero prints it), or -1. */
 export function backedUpAt(lines: readonly LogLine[], resource: string, namespace: string, name: string): number {
-    const hits = lines.filter(
-        (l) => l.msg === 'Backing up item' && l.fields['resource'] === resource && l.fields['namespace'] === namespace && l.fields['name'] === name,
-    );
+    const hits = lines.filter((l) => l.msg === 'Backing up item' && l.fields['resource'] === resource && l.fields['namespace'] === namespace && l.fields['name'] === name);
     if (hits.length > 1) throw new Error(`${resource} ${namespace}/${name} backed up ${hits.length} times`);
     return hits[0]?.index ?? -1;
 }

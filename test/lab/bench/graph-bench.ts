@@ -485,20 +485,26 @@ async function runActions(kubeconfig: string, order: string): Promise<ActionRepo
             else report.errors.push('');
         }
     };
-    const block = (item: KubeObject): Step => () =>
-        guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await runItemBlockAction(vmItemBlockAction, item, backup, deps)).length;
-        });
-    const podBlock = (item: KubeObject): Step => () =>
-        guard('ItemBlockAction', item, async () => {
-            report.relatedItems += (await runItemBlockAction(podItemBlockAction, item, backup, deps)).length;
-        });
-    const act = (action: typeof vmBackupAction, item: KubeObject): Step => () =>
-        guard(action.name, item, async () => {
-            const out = await runBackupAction(action, item, backup, deps);
-            if (out.text !== undefined) report.changedItems++;
-            report.additionalItems += out.additionalItems.length;
-        });
+    const block =
+        (item: KubeObject): Step =>
+        () =>
+            guard('ItemBlockAction', item, async () => {
+                report.relatedItems += (await runItemBlockAction(vmItemBlockAction, item, backup, deps)).length;
+            });
+    const podBlock =
+        (item: KubeObject): Step =>
+        () =>
+            guard('ItemBlockAction', item, async () => {
+                report.relatedItems += (await runItemBlockAction(podItemBlockAction, item, backup, deps)).length;
+            });
+    const act =
+        (action: typeof vmBackupAction, item: KubeObject): Step =>
+        () =>
+            guard(action.name, item, async () => {
+                const out = await runBackupAction(action, item, backup, deps);
+                if (out.text !== undefined) report.changedItems++;
+                report.additionalItems += out.additionalItems.length;
+            });
     const steps: Step[] = [];
     const vmSteps = (): void => {
         for (const vm of items.vms) steps.push(block(vm), act(vmBackupAction, vm));
@@ -569,8 +575,14 @@ function printReport(r: ActionReport): boolean {
         byVerbResource.set(k, (byVerbResource.get(k) ?? 0) + s.count);
     }
     print(`== action run, order "${r.order}" (one process, one KubeCluster) ==`);
-    print(`items: ${Object.entries(r.items).map(([k, v]) => `${v} ${k}`).join(', ')}`);
-    print(`action calls: ${r.calls} (errors: ${r.errors.length}; items changed: ${r.changedItems}; additional items: ${r.additionalItems}; ItemBlock related items: ${r.relatedItems})`);
+    print(
+        `items: ${Object.entries(r.items)
+            .map(([k, v]) => `${v} ${k}`)
+            .join(', ')}`,
+    );
+    print(
+        `action calls: ${r.calls} (errors: ${r.errors.length}; items changed: ${r.changedItems}; additional items: ${r.additionalItems}; ItemBlock related items: ${r.relatedItems})`,
+    );
     for (const e of r.errors) print(`  error: ${e}`);
     print('');
     print(formatRequestStats(r.stats));
@@ -601,11 +613,12 @@ async function veleroRun(lab: Lab): Promise<void> {
     await lab.velero(['backup', 'create', 'bench-graph', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
     const wall = (Date.now() - t0) / 1000;
     const b = (await lab.getJson('backups.velero.io', lab.veleroNamespace, 'bench-graph')) as
-        | { status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; progress?: Record<string, number>; errors?: number; warnings?: number } }
-        | undefined;
+        { status?: { phase?: string; startTimestamp?: string; completionTimestamp?: string; progress?: Record<string, number>; errors?: number; warnings?: number } } | undefined;
     const st = b?.status ?? {};
     const duration = st.startTimestamp && st.completionTimestamp ? (Date.parse(st.completionTimestamp) - Date.parse(st.startTimestamp)) / 1000 : NaN;
-    print(`backup phase: ${st.phase ?? '?'}, items backed up: ${st.progress?.['itemsBackedUp'] ?? '?'}/${st.progress?.['totalItems'] ?? '?'}, errors ${st.errors ?? 0}, warnings ${st.warnings ?? 0}`);
+    print(
+        `backup phase: ${st.phase ?? '?'}, items backed up: ${st.progress?.['itemsBackedUp'] ?? '?'}/${st.progress?.['totalItems'] ?? '?'}, errors ${st.errors ?? 0}, warnings ${st.warnings ?? 0}`,
+    );
     print(`backup duration (status start → completion): ${duration.toFixed(0)} s; velero CLI wall time: ${wall.toFixed(1)} s`);
     const lines = pluginLogLines((await lab.veleroLog()).slice(logBefore)).filter((l) => l.includes('API request'));
     const counts = new Map<string, number>();
@@ -646,7 +659,10 @@ async function preflightRun(lab: Lab, actions: ActionReport, count: number): Pro
     print(stats.trimEnd());
     print(`exit code ${code}; ${report.subjects.length} subjects; wall time (exec to exit, incl. 10 access reviews): ${wall.toFixed(2)} s`);
     print(report.summary.text);
-    const rows = stats.split('\n').filter((l) => /^(GET|LIST) /.test(l)).map((l) => l.split(/\s+/));
+    const rows = stats
+        .split('\n')
+        .filter((l) => /^(GET|LIST) /.test(l))
+        .map((l) => l.split(/\s+/));
     const lists = rows.filter((r) => r[0] === 'LIST');
     const gets = rows.filter((r) => r[0] === 'GET').reduce((n, r) => n + Number(r[3] ?? 0), 0);
     const actionLists = actions.stats.byKey.filter((e) => e.verb === 'list').map((e) => `${e.resource} ${e.namespace === '' ? '*' : e.namespace}`);
@@ -656,7 +672,7 @@ async function preflightRun(lab: Lab, actions: ActionReport, count: number): Pro
     const checks: [string, boolean][] = [
         ['every LIST made once', lists.every((r) => r[3] === '1')],
         [`no request per VM (GETs: ${gets})`, gets < count / 100 + 1],
-        ['the backup actions\' LISTs are among the preflight\'s', actionLists.every((l) => preflightLists.includes(l))],
+        ["the backup actions' LISTs are among the preflight's", actionLists.every((l) => preflightLists.includes(l))],
         [`every VM assessed (${report.subjects.length}/${count})`, report.subjects.length === count],
         [`done within ${TARGET_SECONDS * 2} s`, wall <= TARGET_SECONDS * 2],
     ];
@@ -690,7 +706,9 @@ async function main(): Promise<void> {
         const requests = await createObjects(lab, api, count);
         api.close();
         const created = (Date.now() - t1) / 1000;
-        print(`created ${count} running VMs in namespace ${NS} (VM, VMI, launcher pod, Secret, 2 DataVolumes, 2 PVCs, 2 PVs each): ${requests} API requests in ${created.toFixed(1)} s`);
+        print(
+            `created ${count} running VMs in namespace ${NS} (VM, VMI, launcher pod, Secret, 2 DataVolumes, 2 PVCs, 2 PVs each): ${requests} API requests in ${created.toFixed(1)} s`,
+        );
         print('');
         const profileDir = args.includes('--profile') ? join(REPO, 'build', 'bench', 'prof') : undefined;
         let velero: ActionReport | undefined;

@@ -90,9 +90,7 @@ function pvcFor(dv: KubeObject): KubeObject {
                 'volume.kubernetes.io/storage-provisioner': 'rook-ceph.rbd.csi.ceph.com',
             },
             finalizers: ['kubernetes.io/pvc-protection'],
-            ownerReferences: [
-                { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', name, uid: dv.metadata?.uid, controller: true, blockOwnerDeletion: true },
-            ],
+            ownerReferences: [{ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', name, uid: dv.metadata?.uid, controller: true, blockOwnerDeletion: true }],
         },
         spec: {
             accessModes: ['ReadWriteOnce'],

@@ -332,8 +332,7 @@ const REAL_TIMEOUT_MS = Number(process.env['KVP_SCENARIO_TIMEOUT_MS'] ?? 15 * 60
  */
 async function settle(lab: Lab, s: Scenario, ns: string, when: 'created' | 'restored'): Promise<void> {
     if (!lab.isExistingCluster) return;
-    const status = async (res: string, name: string): Promise<Record<string, unknown>> =>
-        ((await lab.getJson(res, ns, name))?.status ?? {}) as Record<string, unknown>;
+    const status = async (res: string, name: string): Promise<Record<string, unknown>> => ((await lab.getJson(res, ns, name))?.status ?? {}) as Record<string, unknown>;
     for (const dv of s.dataVolumes) {
         await lab.waitFor(async () => (await status(DV, dv))['phase'] === 'Succeeded', REAL_TIMEOUT_MS, `DataVolume ${ns}/${dv} Succeeded (${when})`, 5000);
     }

@@ -1,11 +1,4 @@
-import {
-    additionalItemInBackup,
-    entryMatches,
-    excludedByLabel,
-    listedItemInBackup,
-    matchesBackupSelectors,
-    resourceInBackup,
-} from '../../../src/backup-item-actions/inclusion';
+import { additionalItemInBackup, entryMatches, excludedByLabel, listedItemInBackup, matchesBackupSelectors, resourceInBackup } from '../../../src/backup-item-actions/inclusion';
 import type { KubeObject } from '../../../src/kube/object';
 import { R, type GroupResource } from '../../../src/kube/resources';
 import type { BackupSpec, LabelSelector } from '../../../src/kube/velero';

@@ -62,7 +62,7 @@ describe('VirtualMachinePool backup action', () => {
         expect(selectorOf(vmPoolBackupAction.appliesTo)).toEqual({ includedResources: ['virtualmachinepools.pool.kubevirt.io'] });
     });
 
-    it('A pool brings the VMs it controls (not a namesake pool\'s, not label look-alikes) and its template\'s references (not the per-VM DataVolumes it templates)', async () => {
+    it("A pool brings the VMs it controls (not a namesake pool's, not label look-alikes) and its template's references (not the per-VM DataVolumes it templates)", async () => {
         const all = objects();
         const { out } = await runBackup(vmPoolBackupAction, find(all, 'VirtualMachinePool', 'web'), makeBackup(), all);
         expect(keys(out.additionalItems)).toEqual([

@@ -44,7 +44,13 @@ describe('VM backup: can the VM be safely backed up (upstream TestCanBeSafelyBac
         ['Running VM is unsafe when its VMI is labelled excluded', 'Running', {}, true, VMI_LABELLED],
         ['Running VM is safe when pods and VMIs are included', 'Running', { includedResources: ['pods', 'virtualmachineinstances'] }, false, null],
         ['Running VM is safe when pods and PVCs are excluded', 'Running', { excludedResources: ['pods', 'persistentvolumeclaims'] }, false, null],
-        ['Running VM is unsafe when VMIs and PVCs but not pods are included', 'Running', { includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] }, false, NO_PODS],
+        [
+            'Running VM is unsafe when VMIs and PVCs but not pods are included',
+            'Running',
+            { includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] },
+            false,
+            NO_PODS,
+        ],
         ['Running VM is safe when only VMIs are included', 'Running', { includedResources: ['virtualmachineinstances'] }, false, null],
         ['Running VM is unsafe when only pods are included', 'Running', { includedResources: ['pods'] }, false, NO_VMIS],
         ['Running VM is unsafe when pods are excluded', 'Running', { excludedResources: ['pods'] }, false, NO_PODS],
@@ -78,18 +84,60 @@ describe('VM backup: can the VM be safely backed up (upstream TestCanBeSafelyBac
 describe('VM backup: restorability of volumes', () => {
     const RESTORE = 'Refused: VM would not be restored correctly: ';
     test.each<[string, BackupSpec, Record<string, string>, (o: KubeObject[]) => void, string | null]>([
-        ['VM whose DataVolumes are excluded would not be restored', { excludedResources: ['datavolumes'] }, {}, () => undefined, `${RESTORE}DataVolume test-dv is excluded by the backup's resource filters`],
-        ['VM whose DataVolume is labelled excluded would not be restored', {}, {}, (o) => void label(find(o, 'DataVolume', 'test-dv'), EXCLUDE, 'true'), `${RESTORE}DataVolume test-dv has label velero.io/exclude-from-backup=true`],
-        ['VM whose PVC is labelled excluded would not be restored', {}, {}, (o) => void label(find(o, 'PersistentVolumeClaim', 'test-pvc'), EXCLUDE, 'true'), `${RESTORE}PVC test-pvc has label velero.io/exclude-from-backup=true`],
-        ['VM whose PVCs are excluded by short name would not be restored', { excludedResources: ['pvc', 'pods'] }, {}, () => undefined, `${RESTORE}PVC test-pvc is excluded by the backup's resource filters`],
-        ['VM whose garbage-collected DataVolume has an excluded PVC would not be restored', {}, {}, (o) => {
-            o.splice(o.indexOf(find(o, 'DataVolume', 'test-dv')), 1);
-            label(find(o, 'PersistentVolumeClaim', 'test-dv'), EXCLUDE, 'true');
-        }, `${RESTORE}DataVolume test-dv no longer exists and its PVC test-dv has label velero.io/exclude-from-backup=true`],
+        [
+            'VM whose DataVolumes are excluded would not be restored',
+            { excludedResources: ['datavolumes'] },
+            {},
+            () => undefined,
+            `${RESTORE}DataVolume test-dv is excluded by the backup's resource filters`,
+        ],
+        [
+            'VM whose DataVolume is labelled excluded would not be restored',
+            {},
+            {},
+            (o) => void label(find(o, 'DataVolume', 'test-dv'), EXCLUDE, 'true'),
+            `${RESTORE}DataVolume test-dv has label velero.io/exclude-from-backup=true`,
+        ],
+        [
+            'VM whose PVC is labelled excluded would not be restored',
+            {},
+            {},
+            (o) => void label(find(o, 'PersistentVolumeClaim', 'test-pvc'), EXCLUDE, 'true'),
+            `${RESTORE}PVC test-pvc has label velero.io/exclude-from-backup=true`,
+        ],
+        [
+            'VM whose PVCs are excluded by short name would not be restored',
+            { excludedResources: ['pvc', 'pods'] },
+            {},
+            () => undefined,
+            `${RESTORE}PVC test-pvc is excluded by the backup's resource filters`,
+        ],
+        [
+            'VM whose garbage-collected DataVolume has an excluded PVC would not be restored',
+            {},
+            {},
+            (o) => {
+                o.splice(o.indexOf(find(o, 'DataVolume', 'test-dv')), 1);
+                label(find(o, 'PersistentVolumeClaim', 'test-dv'), EXCLUDE, 'true');
+            },
+            `${RESTORE}DataVolume test-dv no longer exists and its PVC test-dv has label velero.io/exclude-from-backup=true`,
+        ],
         ['VM whose garbage-collected DataVolume has its PVC is restorable', {}, {}, (o) => void o.splice(o.indexOf(find(o, 'DataVolume', 'test-dv')), 1), null],
         ['dataVolumeTemplates are not checked (the VM recreates them)', {}, {}, (o) => void label(find(o, 'DataVolume', 'test-dv-template'), EXCLUDE, 'true'), null],
-        ['VM with excluded volumes passes with the metadataBackup label', { excludedResources: ['datavolumes'] }, { 'velero.kubevirt.io/metadataBackup': 'true' }, () => undefined, null],
-        ['metadataBackup=false is off (upstream: presence only)', { excludedResources: ['datavolumes'] }, { 'velero.kubevirt.io/metadataBackup': 'false' }, () => undefined, `${RESTORE}DataVolume test-dv is excluded by the backup's resource filters`],
+        [
+            'VM with excluded volumes passes with the metadataBackup label',
+            { excludedResources: ['datavolumes'] },
+            { 'velero.kubevirt.io/metadataBackup': 'true' },
+            () => undefined,
+            null,
+        ],
+        [
+            'metadataBackup=false is off (upstream: presence only)',
+            { excludedResources: ['datavolumes'] },
+            { 'velero.kubevirt.io/metadataBackup': 'false' },
+            () => undefined,
+            `${RESTORE}DataVolume test-dv is excluded by the backup's resource filters`,
+        ],
         ['a PVC that does not exist is not a refusal', {}, {}, (o) => void o.splice(o.indexOf(find(o, 'PersistentVolumeClaim', 'test-pvc')), 1), null],
     ])('%s', async (_name, spec, labels, change, expected) => {
         const objects = world('vm-running.yaml', 'storage.yaml');
@@ -207,22 +255,83 @@ describe('VM backup: consistency record', () => {
     const META = { 'velero.kubevirt.io/metadataBackup': 'true' };
     test.each<[string, (o: KubeObject[]) => void, Backup, object, string]>([
         ['running VM with hooks and guest agent is filesystem-consistent', () => undefined, makeBackup(), FS, 'info'],
-        ['guest agent not connected gives crash consistency', (o) => void setPath(VMI(o), ['status', 'conditions'], [{ type: 'AgentConnected', status: 'False' }]), makeBackup(), crash('guest agent not connected: virt-freezer cannot freeze the filesystems'), 'warn'],
-        ['launcher pod without hooks gives crash consistency', (o) => void setPath(POD(o), ['metadata', 'annotations'], { 'kubevirt.io/domain': 'test-vm' }), makeBackup(), crash('launcher pod virt-launcher-test-vm-x7k2p has no virt-freezer pre-backup hook'), 'warn'],
-        ['skip-backup-hooks on the VM gives crash consistency', (o) => void annotate(find(o, 'VirtualMachine', 'test-vm'), 'kubevirt.io/skip-backup-hooks', 'true'), makeBackup(), crash('kubevirt.io/skip-backup-hooks is set on VirtualMachine test-vm'), 'warn'],
-        ['skip-backup-hooks on the pod gives crash consistency', (o) => void annotate(POD(o), 'kubevirt.io/skip-backup-hooks', ''), makeBackup(), crash('kubevirt.io/skip-backup-hooks is set on Pod virt-launcher-test-vm-x7k2p'), 'warn'],
+        [
+            'guest agent not connected gives crash consistency',
+            (o) => void setPath(VMI(o), ['status', 'conditions'], [{ type: 'AgentConnected', status: 'False' }]),
+            makeBackup(),
+            crash('guest agent not connected: virt-freezer cannot freeze the filesystems'),
+            'warn',
+        ],
+        [
+            'launcher pod without hooks gives crash consistency',
+            (o) => void setPath(POD(o), ['metadata', 'annotations'], { 'kubevirt.io/domain': 'test-vm' }),
+            makeBackup(),
+            crash('launcher pod virt-launcher-test-vm-x7k2p has no virt-freezer pre-backup hook'),
+            'warn',
+        ],
+        [
+            'skip-backup-hooks on the VM gives crash consistency',
+            (o) => void annotate(find(o, 'VirtualMachine', 'test-vm'), 'kubevirt.io/skip-backup-hooks', 'true'),
+            makeBackup(),
+            crash('kubevirt.io/skip-backup-hooks is set on VirtualMachine test-vm'),
+            'warn',
+        ],
+        [
+            'skip-backup-hooks on the pod gives crash consistency',
+            (o) => void annotate(POD(o), 'kubevirt.io/skip-backup-hooks', ''),
+            makeBackup(),
+            crash('kubevirt.io/skip-backup-hooks is set on Pod virt-launcher-test-vm-x7k2p'),
+            'warn',
+        ],
         ['skip-backup-hooks=false is not a skip', (o) => void annotate(VMI(o), 'kubevirt.io/skip-backup-hooks', 'false'), makeBackup(), FS, 'info'],
-        ['launcher pod labelled excluded gives crash consistency', (o) => void label(POD(o), EXCLUDE, 'true'), makeBackup(), crash('launcher pod virt-launcher-test-vm-x7k2p is excluded by label, so its hooks do not run'), 'warn'],
-        ['pods filtered out give crash consistency', () => undefined, makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }, META), crash("the backup's resource filters exclude pods, so the launcher pod's hooks do not run"), 'warn'],
-        ['no launcher pod gives crash consistency', (o) => void o.splice(o.indexOf(POD(o)), 1), makeBackup(), { level: 'crash', reasons: ['no launcher pod found, so no freeze hook can run'], launcherPods: [] }, 'warn'],
-        ['paused VM gives crash consistency', (o) => {
-            setPath(find(o, 'VirtualMachine', 'test-vm'), ['status', 'printableStatus'], 'Paused');
-            setPath(VMI(o), ['status', 'conditions'], [{ type: 'Paused', status: 'True' }, { type: 'AgentConnected', status: 'True' }]);
-        }, makeBackup(), crash('VM is paused: its filesystems cannot be frozen'), 'warn'],
-        ['stopped VM is offline-consistent', (o) => {
-            setPath(find(o, 'VirtualMachine', 'test-vm'), ['status'], { printableStatus: 'Stopped' });
-            o.splice(o.indexOf(VMI(o)), 1);
-        }, makeBackup(), { level: 'offline', reasons: ['VM is not running'], launcherPods: [] }, 'debug'],
+        [
+            'launcher pod labelled excluded gives crash consistency',
+            (o) => void label(POD(o), EXCLUDE, 'true'),
+            makeBackup(),
+            crash('launcher pod virt-launcher-test-vm-x7k2p is excluded by label, so its hooks do not run'),
+            'warn',
+        ],
+        [
+            'pods filtered out give crash consistency',
+            () => undefined,
+            makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }, META),
+            crash("the backup's resource filters exclude pods, so the launcher pod's hooks do not run"),
+            'warn',
+        ],
+        [
+            'no launcher pod gives crash consistency',
+            (o) => void o.splice(o.indexOf(POD(o)), 1),
+            makeBackup(),
+            { level: 'crash', reasons: ['no launcher pod found, so no freeze hook can run'], launcherPods: [] },
+            'warn',
+        ],
+        [
+            'paused VM gives crash consistency',
+            (o) => {
+                setPath(find(o, 'VirtualMachine', 'test-vm'), ['status', 'printableStatus'], 'Paused');
+                setPath(
+                    VMI(o),
+                    ['status', 'conditions'],
+                    [
+                        { type: 'Paused', status: 'True' },
+                        { type: 'AgentConnected', status: 'True' },
+                    ],
+                );
+            },
+            makeBackup(),
+            crash('VM is paused: its filesystems cannot be frozen'),
+            'warn',
+        ],
+        [
+            'stopped VM is offline-consistent',
+            (o) => {
+                setPath(find(o, 'VirtualMachine', 'test-vm'), ['status'], { printableStatus: 'Stopped' });
+                o.splice(o.indexOf(VMI(o)), 1);
+            },
+            makeBackup(),
+            { level: 'offline', reasons: ['VM is not running'], launcherPods: [] },
+            'debug',
+        ],
     ])('%s', async (_name, change, backup, expected, level) => {
         const objects = world('vm-running.yaml', 'storage.yaml');
         change(objects);
@@ -249,7 +358,11 @@ describe('VM backup: bad input is an item error, never a crash', () => {
     const base = (): KubeObject => find(world('vm-novolumes.yaml'), 'VirtualMachine', 'test-vm-nv');
     test.each<[string, () => KubeObject, string]>([
         ['wrong kind', () => ({ ...base(), kind: 'VirtualMachineInstance' }), 'InvalidItem: expected a VirtualMachine, got kind "VirtualMachineInstance"'],
-        ['VirtualMachine of another API group', () => ({ ...base(), apiVersion: 'vmoperator.vmware.com/v1alpha1' }), 'InvalidItem: expected apiVersion kubevirt.io/*, got "vmoperator.vmware.com/v1alpha1"'],
+        [
+            'VirtualMachine of another API group',
+            () => ({ ...base(), apiVersion: 'vmoperator.vmware.com/v1alpha1' }),
+            'InvalidItem: expected apiVersion kubevirt.io/*, got "vmoperator.vmware.com/v1alpha1"',
+        ],
         ['missing metadata', () => setPath(base(), ['metadata'], undefined), 'InvalidItem: metadata is missing'],
         ['missing name', () => setPath(base(), ['metadata', 'name'], undefined), 'InvalidItem: metadata.name is missing'],
         ['spec null', () => setPath(base(), ['spec'], null), 'InvalidItem: spec is null'],

@@ -49,22 +49,124 @@ const LAUNCHER_NV = 'virt-launcher-test-vmi-nv-p2k9d';
 
 describe('VMI backup: launcher pod rules (upstream TestVMIBackupItemAction)', () => {
     test.each<[string, Case]>([
-        ['Paused VMI can exclude pods from backup', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods'] }), change: (_o, v) => pause(v), error: null }],
-        ['Paused VMI can omit Pod in included resources', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] }), change: (_o, v) => pause(v), error: null }],
-        ['Paused VMI can exclude Pod by label', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o, v) => { pause(v); label(find(o, 'Pod', LAUNCHER_NV), EXCLUDE, 'true'); }, error: null }],
-        ['Running VMI must include Pod in backup', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] }), error: POD_FILTERED }],
+        [
+            'Paused VMI can exclude pods from backup',
+            { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods'] }), change: (_o, v) => pause(v), error: null },
+        ],
+        [
+            'Paused VMI can omit Pod in included resources',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup({ includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] }),
+                change: (_o, v) => pause(v),
+                error: null,
+            },
+        ],
+        [
+            'Paused VMI can exclude Pod by label',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o, v) => {
+                    pause(v);
+                    label(find(o, 'Pod', LAUNCHER_NV), EXCLUDE, 'true');
+                },
+                error: null,
+            },
+        ],
+        [
+            'Running VMI must include Pod in backup',
+            { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ includedResources: ['virtualmachineinstances', 'persistentvolumeclaims'] }), error: POD_FILTERED },
+        ],
         ['Running VMI must not exclude Pods', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods'] }), error: POD_FILTERED }],
-        ['Running VMI must not exclude its Pod by label', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o) => void label(find(o, 'Pod', LAUNCHER_NV), EXCLUDE, 'true'), error: POD_LABELLED(LAUNCHER_NV) }],
-        ['Running VMI must include Pod in backup unless it does not include PVCs', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ includedResources: ['virtualmachineinstances'] }), error: null }],
-        ['Running VMI must not exclude Pods unless it also excludes PVCs', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }), error: null }],
+        [
+            'Running VMI must not exclude its Pod by label',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o) => void label(find(o, 'Pod', LAUNCHER_NV), EXCLUDE, 'true'),
+                error: POD_LABELLED(LAUNCHER_NV),
+            },
+        ],
+        [
+            'Running VMI must include Pod in backup unless it does not include PVCs',
+            { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ includedResources: ['virtualmachineinstances'] }), error: null },
+        ],
+        [
+            'Running VMI must not exclude Pods unless it also excludes PVCs',
+            { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }), error: null },
+        ],
         ['Running VMI must not exclude Pods by short name', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['po'] }), error: POD_FILTERED }],
         // Fixes: launcher pods are every active pod of the VMI; "running" is the phase, not "not paused".
-        ['Running VMI whose only launcher pod has finished has no pod', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o) => void setPath(find(o, 'Pod', LAUNCHER_NV), ['status', 'phase'], 'Succeeded'), error: NO_POD('test-vmi-nv') }],
-        ['Running VMI without any launcher pod has no pod', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o) => void o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1), error: NO_POD('test-vmi-nv') }],
-        ['Pending VMI without a launcher pod is not running', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o, v) => { setPath(v, ['status'], { phase: 'Pending' }); o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1); }, error: null }],
-        ['Failed VMI without a launcher pod is not running', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup(), change: (o, v) => { setPath(v, ['status', 'phase'], 'Failed'); o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1); }, error: null }],
-        ['Running VMI without a pod passes when pods and PVCs are both excluded', { files: STANDALONE_NV, vmi: 'test-vmi-nv', backup: makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }), change: (o) => void o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1), error: null }],
-        ['Migrating VMI must not exclude its migration target pod by label', { files: [...OWNED, 'launcher-pods-migration.yaml'], vmi: 'test-vm', backup: makeBackup(), change: (o) => void label(find(o, 'Pod', 'virt-launcher-test-vm-m9r3t'), EXCLUDE, 'true'), error: POD_LABELLED('virt-launcher-test-vm-m9r3t') }],
+        [
+            'Running VMI whose only launcher pod has finished has no pod',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o) => void setPath(find(o, 'Pod', LAUNCHER_NV), ['status', 'phase'], 'Succeeded'),
+                error: NO_POD('test-vmi-nv'),
+            },
+        ],
+        [
+            'Running VMI without any launcher pod has no pod',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o) => void o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1),
+                error: NO_POD('test-vmi-nv'),
+            },
+        ],
+        [
+            'Pending VMI without a launcher pod is not running',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o, v) => {
+                    setPath(v, ['status'], { phase: 'Pending' });
+                    o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1);
+                },
+                error: null,
+            },
+        ],
+        [
+            'Failed VMI without a launcher pod is not running',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup(),
+                change: (o, v) => {
+                    setPath(v, ['status', 'phase'], 'Failed');
+                    o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1);
+                },
+                error: null,
+            },
+        ],
+        [
+            'Running VMI without a pod passes when pods and PVCs are both excluded',
+            {
+                files: STANDALONE_NV,
+                vmi: 'test-vmi-nv',
+                backup: makeBackup({ excludedResources: ['pods', 'persistentvolumeclaims'] }),
+                change: (o) => void o.splice(o.indexOf(find(o, 'Pod', LAUNCHER_NV)), 1),
+                error: null,
+            },
+        ],
+        [
+            'Migrating VMI must not exclude its migration target pod by label',
+            {
+                files: [...OWNED, 'launcher-pods-migration.yaml'],
+                vmi: 'test-vm',
+                backup: makeBackup(),
+                change: (o) => void label(find(o, 'Pod', 'virt-launcher-test-vm-m9r3t'), EXCLUDE, 'true'),
+                error: POD_LABELLED('virt-launcher-test-vm-m9r3t'),
+            },
+        ],
     ])('%s', async (_name, c) => {
         await check(c);
     });
@@ -74,16 +176,35 @@ describe('VMI backup: owned VMIs', () => {
     it('Owned VMI must add the isOwned annotation and return its graph', async () => {
         const r = await check({ files: OWNED, vmi: 'test-vm', backup: makeBackup(), error: null });
         expect(annotationsOf(r!.item)).toEqual({ [IS_OWNED]: 'true' });
-        expect(wire(r!.additionalItems)).toEqual([pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')]);
+        expect(wire(r!.additionalItems)).toEqual([
+            pod('virt-launcher-test-vm-x7k2p'),
+            dv('test-dv-template'),
+            pvc('test-dv-template'),
+            dv('test-dv'),
+            pvc('test-dv'),
+            pvc('test-pvc'),
+        ]);
     });
 
     test.each<[string, Case]>([
-        ["Owned VMI: won't back up the VMI's dependencies if VMs are excluded", { files: OWNED, vmi: 'test-vm', backup: makeBackup({ excludedResources: ['virtualmachines'] }), error: null }],
+        [
+            "Owned VMI: won't back up the VMI's dependencies if VMs are excluded",
+            { files: OWNED, vmi: 'test-vm', backup: makeBackup({ excludedResources: ['virtualmachines'] }), error: null },
+        ],
         ['Owned VMI: VMs not in the include list', { files: OWNED, vmi: 'test-vm', backup: makeBackup({ includedResources: ['vmi', 'pods'] }), error: null }],
-        ['Owned VMI: will ignore the VMI if the VM is excluded by label', { files: OWNED, vmi: 'test-vm', backup: makeBackup(), change: (o) => void label(find(o, 'VirtualMachine', 'test-vm'), EXCLUDE, 'true'), error: null }],
-        ["Owned VMI: the VM does not match the backup's label selector", { files: OWNED, vmi: 'test-vm', backup: makeBackup({ labelSelector: { matchLabels: { tier: 'db' } } }), change: (_o, v) => void label(v, 'tier', 'db'), error: null }],
+        [
+            'Owned VMI: will ignore the VMI if the VM is excluded by label',
+            { files: OWNED, vmi: 'test-vm', backup: makeBackup(), change: (o) => void label(find(o, 'VirtualMachine', 'test-vm'), EXCLUDE, 'true'), error: null },
+        ],
+        [
+            "Owned VMI: the VM does not match the backup's label selector",
+            { files: OWNED, vmi: 'test-vm', backup: makeBackup({ labelSelector: { matchLabels: { tier: 'db' } } }), change: (_o, v) => void label(v, 'tier', 'db'), error: null },
+        ],
         // Running checks are skipped too: the pod is excluded but the VM is not in the backup anyway.
-        ['Owned VMI of an excluded VM is not checked for its launcher pod', { files: OWNED, vmi: 'test-vm', backup: makeBackup({ excludedResources: ['virtualmachines', 'pods'] }), error: null }],
+        [
+            'Owned VMI of an excluded VM is not checked for its launcher pod',
+            { files: OWNED, vmi: 'test-vm', backup: makeBackup({ excludedResources: ['virtualmachines', 'pods'] }), error: null },
+        ],
     ])('%s; it is still marked owned (upstream left it unmarked)', async (_name, c) => {
         const r = await check(c);
         expect(annotationsOf(r!.item)[IS_OWNED]).toBe('true');
@@ -126,13 +247,65 @@ describe('VMI backup: owned VMIs', () => {
 
 describe('VMI backup: standalone VMI volumes', () => {
     test.each<[string, Case]>([
-        ['Not owned VMI with DV volumes must include DataVolumes in backup', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ includedResources: ['virtualmachineinstances', 'pods', 'persistentvolumeclaims'] }), error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters` }],
-        ['Not owned VMI with DV volumes must not exclude DataVolumes from backup', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ excludedResources: ['datavolumes'] }), error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters` }],
-        ['Not owned VMI with DV volumes can exclude DataVolumes from backup when using metadataBackup label', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ excludedResources: ['datavolumes'] }, META), error: null }],
-        ['Not owned VMI with PVC volumes must include PVCs in backup', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ includedResources: ['virtualmachineinstances', 'pods', 'datavolumes'] }), error: `${VOLUMES}PVC test-pvc is excluded by the backup's resource filters` }],
-        ['Not owned VMI with PVC volumes must not exclude PVCs from backup', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ excludedResources: ['persistentvolumeclaims', 'pods'] }), error: `${VOLUMES}PVC test-pvc is excluded by the backup's resource filters` }],
-        ['Not owned VMI must not have its DataVolume excluded by label', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup(), change: (o) => void label(find(o, 'DataVolume', 'test-dv'), EXCLUDE, 'true'), error: `${VOLUMES}DataVolume test-dv has label velero.io/exclude-from-backup=true` }],
-        ['metadataBackup=false does not skip the check', { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ excludedResources: ['dv'] }, { 'velero.kubevirt.io/metadataBackup': 'false' }), error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters` }],
+        [
+            'Not owned VMI with DV volumes must include DataVolumes in backup',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup({ includedResources: ['virtualmachineinstances', 'pods', 'persistentvolumeclaims'] }),
+                error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters`,
+            },
+        ],
+        [
+            'Not owned VMI with DV volumes must not exclude DataVolumes from backup',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup({ excludedResources: ['datavolumes'] }),
+                error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters`,
+            },
+        ],
+        [
+            'Not owned VMI with DV volumes can exclude DataVolumes from backup when using metadataBackup label',
+            { files: STANDALONE, vmi: 'test-vmi', backup: makeBackup({ excludedResources: ['datavolumes'] }, META), error: null },
+        ],
+        [
+            'Not owned VMI with PVC volumes must include PVCs in backup',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup({ includedResources: ['virtualmachineinstances', 'pods', 'datavolumes'] }),
+                error: `${VOLUMES}PVC test-pvc is excluded by the backup's resource filters`,
+            },
+        ],
+        [
+            'Not owned VMI with PVC volumes must not exclude PVCs from backup',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup({ excludedResources: ['persistentvolumeclaims', 'pods'] }),
+                error: `${VOLUMES}PVC test-pvc is excluded by the backup's resource filters`,
+            },
+        ],
+        [
+            'Not owned VMI must not have its DataVolume excluded by label',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup(),
+                change: (o) => void label(find(o, 'DataVolume', 'test-dv'), EXCLUDE, 'true'),
+                error: `${VOLUMES}DataVolume test-dv has label velero.io/exclude-from-backup=true`,
+            },
+        ],
+        [
+            'metadataBackup=false does not skip the check',
+            {
+                files: STANDALONE,
+                vmi: 'test-vmi',
+                backup: makeBackup({ excludedResources: ['dv'] }, { 'velero.kubevirt.io/metadataBackup': 'false' }),
+                error: `${VOLUMES}DataVolume test-dv is excluded by the backup's resource filters`,
+            },
+        ],
     ])('%s', async (_name, c) => {
         await check(c);
     });
@@ -150,9 +323,24 @@ describe('VMI backup: standalone VMI volumes', () => {
 
 describe('VMI backup: consistency of standalone VMIs', () => {
     test.each<[string, (v: KubeObject) => void, string, string]>([
-        ['running standalone VMI with agent and hooks', () => undefined, '{"level":"filesystem","reasons":["virt-freezer hooks on the launcher pod","guest agent connected"],"launcherPods":["virt-launcher-test-vmi-h5d2s"]}', 'info'],
-        ['running standalone VMI without agent', (v) => void setPath(v, ['status', 'conditions'], []), '{"level":"crash","reasons":["guest agent not connected: virt-freezer cannot freeze the filesystems"],"launcherPods":["virt-launcher-test-vmi-h5d2s"]}', 'warn'],
-        ['finished standalone VMI', (v) => void setPath(v, ['status', 'phase'], 'Succeeded'), '{"level":"offline","reasons":["VMI phase is Succeeded"],"launcherPods":[]}', 'debug'],
+        [
+            'running standalone VMI with agent and hooks',
+            () => undefined,
+            '{"level":"filesystem","reasons":["virt-freezer hooks on the launcher pod","guest agent connected"],"launcherPods":["virt-launcher-test-vmi-h5d2s"]}',
+            'info',
+        ],
+        [
+            'running standalone VMI without agent',
+            (v) => void setPath(v, ['status', 'conditions'], []),
+            '{"level":"crash","reasons":["guest agent not connected: virt-freezer cannot freeze the filesystems"],"launcherPods":["virt-launcher-test-vmi-h5d2s"]}',
+            'warn',
+        ],
+        [
+            'finished standalone VMI',
+            (v) => void setPath(v, ['status', 'phase'], 'Succeeded'),
+            '{"level":"offline","reasons":["VMI phase is Succeeded"],"launcherPods":[]}',
+            'debug',
+        ],
     ])('%s', async (_name, change, annotation, level) => {
         const objects = world(...STANDALONE);
         const vmi = find(objects, 'VirtualMachineInstance', 'test-vmi');

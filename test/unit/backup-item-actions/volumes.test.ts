@@ -34,8 +34,18 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
         ['Adds AnnPopulatedFor when owned by a DV', 'test-dv', () => undefined, { [POPULATED_FOR]: 'test-dv' }],
         ['Does not add AnnPopulatedFor when not owned by a DV', 'test-pvc', () => undefined, {}],
         ['Adds AnnInProgress when owned by an unfinished DV', 'import-dv', () => undefined, { [IN_PROGRESS]: 'import-dv' }],
-        ['uses the live DataVolume phase', 'import-dv', (o) => void setPath(find(o, 'DataVolume', 'import-dv'), ['status', 'phase'], 'Succeeded'), { [POPULATED_FOR]: 'import-dv' }],
-        ['ignores a DataVolume owner of another API group (upstream did not check)', 'test-dv', (o) => void setPath(find(o, 'PersistentVolumeClaim', 'test-dv'), ['metadata', 'ownerReferences', 0, 'apiVersion'], 'example.com/v1'), {}],
+        [
+            'uses the live DataVolume phase',
+            'import-dv',
+            (o) => void setPath(find(o, 'DataVolume', 'import-dv'), ['status', 'phase'], 'Succeeded'),
+            { [POPULATED_FOR]: 'import-dv' },
+        ],
+        [
+            'ignores a DataVolume owner of another API group (upstream did not check)',
+            'test-dv',
+            (o) => void setPath(find(o, 'PersistentVolumeClaim', 'test-dv'), ['metadata', 'ownerReferences', 0, 'apiVersion'], 'example.com/v1'),
+            {},
+        ],
     ])('%s', async (_name, pvcName, change, annotations) => {
         const o = objects();
         change(o);
@@ -72,7 +82,9 @@ describe('DataVolume backup action (upstream TestDV / TestPVC / TestUnfinishedPV
     });
 
     it('a cluster error propagates unchanged', async () => {
-        await expect(runBackup(dataVolumeBackupAction, find(objects(), 'PersistentVolumeClaim', 'test-dv'), makeBackup(), forbiddenCluster)).rejects.toMatchObject({ reason: 'Forbidden' });
+        await expect(runBackup(dataVolumeBackupAction, find(objects(), 'PersistentVolumeClaim', 'test-dv'), makeBackup(), forbiddenCluster)).rejects.toMatchObject({
+            reason: 'Forbidden',
+        });
     });
 
     it('keeps the upstream name and applies to PVCs and CDI DataVolumes', () => {
@@ -88,7 +100,15 @@ describe('PVC backup action (upstream TestPVCBackupExecute)', () => {
         ['PVC without labels gets the pvc-uid label', () => undefined, { [PVC_UID]: UID }, {}],
         ['PVC with labels keeps them and gets the pvc-uid label', (p) => void label(p, 'app', 'demo'), { app: 'demo', [PVC_UID]: UID }, {}],
         ['a colliding pvc-uid label is preserved in an annotation', (p) => void label(p, PVC_UID, 'user-value'), { [PVC_UID]: UID }, { [ORIGINAL_PVC_UID]: 'user-value' }],
-        ['collision with existing annotations keeps them', (p) => { label(p, PVC_UID, 'user-value'); annotate(p, 'note', 'x'); }, { [PVC_UID]: UID }, { note: 'x', [ORIGINAL_PVC_UID]: 'user-value' }],
+        [
+            'collision with existing annotations keeps them',
+            (p) => {
+                label(p, PVC_UID, 'user-value');
+                annotate(p, 'note', 'x');
+            },
+            { [PVC_UID]: UID },
+            { note: 'x', [ORIGINAL_PVC_UID]: 'user-value' },
+        ],
         ['a label equal to the UID is preserved anyway', (p) => void label(p, PVC_UID, UID), { [PVC_UID]: UID }, { [ORIGINAL_PVC_UID]: UID }],
     ])('%s', async (_name, change, labels, annotations) => {
         const p = base();
@@ -110,7 +130,9 @@ describe('PVC backup action (upstream TestPVCBackupExecute)', () => {
     });
 
     it('refuses another kind', async () => {
-        expect(await refusal(pvcBackupAction, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }, makeBackup())).toBe('InvalidItem: expected a PersistentVolumeClaim, got kind "Pod"');
+        expect(await refusal(pvcBackupAction, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }, makeBackup())).toBe(
+            'InvalidItem: expected a PersistentVolumeClaim, got kind "Pod"',
+        );
     });
 
     it('keeps the upstream name and applies to PVCs', () => {
@@ -133,7 +155,12 @@ describe('VolumeSnapshot backup action (upstream TestVolumeSnapshotBackupExecute
     test.each<[string, (o: KubeObject[]) => void, Record<string, string>, Record<string, string>]>([
         ['Add PVC UID label', (o) => void setPath(snap(o), ['metadata', 'labels'], undefined), { [PVC_UID]: UID }, {}],
         ['Handle VolumeSnapshot with existing labels but no collision', () => undefined, { 'velero.io/backup-name': 'b1', [PVC_UID]: UID }, {}],
-        ['Preserve existing PVC UID label in annotation when collision occurs', (o) => void label(snap(o), PVC_UID, 'old-uid'), { 'velero.io/backup-name': 'b1', [PVC_UID]: UID }, { [ORIGINAL_VS_UID]: 'old-uid' }],
+        [
+            'Preserve existing PVC UID label in annotation when collision occurs',
+            (o) => void label(snap(o), PVC_UID, 'old-uid'),
+            { 'velero.io/backup-name': 'b1', [PVC_UID]: UID },
+            { [ORIGINAL_VS_UID]: 'old-uid' },
+        ],
     ])('%s', async (_name, change, labels, annotations) => {
         const o = objects();
         change(o);

@@ -35,9 +35,19 @@ interface SourceCase {
 
 describe('configuration source (loadFromDefault order)', () => {
     it.each<SourceCase>([
-        { name: 'KUBECONFIG wins over everything', env: { KUBECONFIG: '/k', KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' }, files: ['/home/u/.kube/config', '/sa/token'], source: 'KUBECONFIG' },
+        {
+            name: 'KUBECONFIG wins over everything',
+            env: { KUBECONFIG: '/k', KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' },
+            files: ['/home/u/.kube/config', '/sa/token'],
+            source: 'KUBECONFIG',
+        },
         { name: '~/.kube/config when KUBECONFIG is empty', env: { KUBECONFIG: '' }, files: ['/home/u/.kube/config', '/sa/token'], source: '~/.kube/config' },
-        { name: 'in-cluster with a token and the service env', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, files: ['/sa/token'], source: 'in-cluster' },
+        {
+            name: 'in-cluster with a token and the service env',
+            env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+            files: ['/sa/token'],
+            source: 'in-cluster',
+        },
         { name: 'a token without the service env is not a cluster', env: {}, files: ['/sa/token'], source: undefined },
         { name: 'the service env without a token is not a cluster', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, files: [], source: undefined },
         { name: 'nothing at all', env: {}, files: [], source: undefined },
@@ -157,9 +167,7 @@ describe('unusable configuration', () => {
             const h = harness(server.url);
             await h.reader.list(R.pods, 'ns1');
             await h.reader.list(R.pods, 'ns2');
-            expect(h.logs.filter((l) => l['@message'] === 'using Kubernetes configuration').map((l) => [l['@level'], l['source']])).toEqual([
-                ['debug', 'KUBECONFIG'],
-            ]);
+            expect(h.logs.filter((l) => l['@message'] === 'using Kubernetes configuration').map((l) => [l['@level'], l['source']])).toEqual([['debug', 'KUBECONFIG']]);
         } finally {
             closeReaders();
             await server.close();

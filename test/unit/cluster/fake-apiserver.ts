@@ -276,11 +276,7 @@ function parseApiPath(path: string): { resource: GroupResource; groupVersion: st
 export function writeKubeconfig(server: string, options: { token?: string; caFile?: string; insecure?: boolean } = {}): string {
     const dir = tempDir('kvp-kubeconfig-');
     const file = join(dir, 'config');
-    const trust = options.caFile
-        ? [`    certificate-authority: ${options.caFile}`]
-        : options.insecure === false
-          ? []
-          : ['    insecure-skip-tls-verify: true'];
+    const trust = options.caFile ? [`    certificate-authority: ${options.caFile}`] : options.insecure === false ? [] : ['    insecure-skip-tls-verify: true'];
     const user = options.token ? ['  user:', `    token: ${options.token}`] : ['  user: {}'];
     const lines = [
         'apiVersion: v1',

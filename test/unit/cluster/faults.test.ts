@@ -199,36 +199,42 @@ describe('fault suite: error text, time to fail, recovery', () => {
         await warm.close();
     });
 
-    it.each(cases)('$name', async ({ name, reply, error, requests, fails, options }) => {
-        server.reply(PODS_NS1, reply);
-        const h = reader(options);
+    it.each(cases)(
+        '$name',
+        async ({ name, reply, error, requests, fails, options }) => {
+            server.reply(PODS_NS1, reply);
+            const h = reader(options);
 
-        // The fault: the call fails in bounded time with an honest error.
-        const failed = await timed(rejection(h.reader.list(R.pods, 'ns1')));
-        const thrown = failed.value as PluginError;
-        expect(thrown).toBeInstanceOf(PluginError);
-        expect(thrown.detail).toMatch(error);
-        expect(failed.ms).toBeGreaterThanOrEqual(fails[0]);
-        expect(failed.ms).toBeLessThanOrEqual(fails[1]);
-        expect(server.requestsTo(PODS_NS1)).toBe(requests);
-        const everything = [thrown.message, ...h.rawLogs].join('\n');
-        expect(everything).not.toContain(TOKEN);
-        expect(everything).not.toContain(PLANTED);
+            // The fault: the call fails in bounded time with an honest error.
+            const failed = await timed(rejection(h.reader.list(R.pods, 'ns1')));
+            const thrown = failed.value as PluginError;
+            expect(thrown).toBeInstanceOf(PluginError);
+            expect(thrown.detail).toMatch(error);
+            expect(failed.ms).toBeGreaterThanOrEqual(fails[0]);
+            expect(failed.ms).toBeLessThanOrEqual(fails[1]);
+            expect(server.requestsTo(PODS_NS1)).toBe(requests);
+            const everything = [thrown.message, ...h.rawLogs].join('\n');
+            expect(everything).not.toContain(TOKEN);
+            expect(everything).not.toContain(PLANTED);
 
-        // The fault clears. Within the cool-down the failure is answered without a request...
-        server.reply(PODS_NS1);
-        const cached = (await rejection(h.reader.list(R.pods, 'ns1'))) as PluginError;
-        expect(cached.detail).toMatch(/; not asked again before the 800 ms cool-down ends\)$/);
-        expect(cached.detail.startsWith(thrown.detail)).toBe(true);
-        expect(server.requestsTo(PODS_NS1)).toBe(requests);
+            // The fault clears. Within the cool-down the failure is answered without a request...
+            server.reply(PODS_NS1);
+            const cached = (await rejection(h.reader.list(R.pods, 'ns1'))) as PluginError;
+            expect(cached.detail).toMatch(/; not asked again before the 800 ms cool-down ends\)$/);
+            expect(cached.detail.startsWith(thrown.detail)).toBe(true);
+            expect(server.requestsTo(PODS_NS1)).toBe(requests);
 
-        // ...and after it the next call reaches the server and succeeds.
-        await delay(COOL_DOWN_PASSED_MS);
-        const recovered = await timed(h.reader.list(R.pods, 'ns1'));
-        expect(recovered.value.map((p) => p.metadata?.name)).toEqual(['virt-launcher-vm-a-x1', 'virt-launcher-vm-b-y2']);
-        expect(server.requestsTo(PODS_NS1)).toBe(requests + 1);
-        table.push(`| ${name} | \`${thrown.detail}\` | ${requests} | ${failed.ms} ms | within the cool-down: the same error, no request; the first call after it: 200 in ${recovered.ms} ms |`);
-    }, 30_000);
+            // ...and after it the next call reaches the server and succeeds.
+            await delay(COOL_DOWN_PASSED_MS);
+            const recovered = await timed(h.reader.list(R.pods, 'ns1'));
+            expect(recovered.value.map((p) => p.metadata?.name)).toEqual(['virt-launcher-vm-a-x1', 'virt-launcher-vm-b-y2']);
+            expect(server.requestsTo(PODS_NS1)).toBe(requests + 1);
+            table.push(
+                `| ${name} | \`${thrown.detail}\` | ${requests} | ${failed.ms} ms | within the cool-down: the same error, no request; the first call after it: 200 in ${recovered.ms} ms |`,
+            );
+        },
+        30_000,
+    );
 
     it('the response limit is the documented 64 MiB', () => {
         expect(DEFAULT_MAX_RESPONSE_BYTES).toBe(64 * 1024 * 1024);
@@ -266,10 +272,15 @@ describe('the cool-down replaces the failure cache for the life of the process',
     });
 
     it('concurrent callers during a fault share one request sequence', async () => {
-        server.reply(PODS_NS1, { status: 503, body: statusBody(503, 'ServiceUnavailable', 'later') }, { status: 503, body: statusBody(503, 'ServiceUnavailable', 'later') }, {
-            status: 200,
-            body: { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [{ metadata: { name: 'p', namespace: 'ns1' } }] },
-        });
+        server.reply(
+            PODS_NS1,
+            { status: 503, body: statusBody(503, 'ServiceUnavailable', 'later') },
+            { status: 503, body: statusBody(503, 'ServiceUnavailable', 'later') },
+            {
+                status: 200,
+                body: { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: [{ metadata: { name: 'p', namespace: 'ns1' } }] },
+            },
+        );
         const h = reader();
         const lists = await Promise.all(Array.from({ length: 20 }, () => h.reader.list(R.pods, 'ns1')));
         expect(new Set(lists).size).toBe(1);
@@ -330,9 +341,7 @@ describe('the call deadline includes the wait for a connection', () => {
         });
         await load(); // the Kubernetes client is imported once per test process: not part of this timing
         const failed = await timed(rejection(h.reader.list(R.pods, 'ns1')));
-        expect((failed.value as PluginError).detail).toBe(
-            'cannot list pods in namespace "ns1" (deadline): the call\'s deadline of 200 ms passed before the first attempt',
-        );
+        expect((failed.value as PluginError).detail).toBe('cannot list pods in namespace "ns1" (deadline): the call\'s deadline of 200 ms passed before the first attempt');
         expect(failed.ms).toBeLessThan(300 + SLACK_MS);
         expect(server.seen).toEqual([]);
     });

@@ -21,11 +21,7 @@ export interface Harness {
 
 const opened: KubeCluster[] = [];
 
-export function harness(
-    server: string,
-    options: Partial<KubeClusterOptions> = {},
-    kubeconfig: { token?: string; caFile?: string; insecure?: boolean } = {},
-): Harness {
+export function harness(server: string, options: Partial<KubeClusterOptions> = {}, kubeconfig: { token?: string; caFile?: string; insecure?: boolean } = {}): Harness {
     process.env['KUBECONFIG'] = writeKubeconfig(server, kubeconfig);
     const counter = new RequestCounter();
     const sleeps: number[] = [];

@@ -41,8 +41,7 @@ afterAll(() => {
     else process.env['KUBECONFIG'] = savedKubeconfig;
 });
 
-const FORBIDDEN_GET =
-    'pods "virt-launcher-vm-a-x1" is forbidden: User "system:serviceaccount:velero:velero" cannot get resource "pods" in API group "" in the namespace "ns1"';
+const FORBIDDEN_GET = 'pods "virt-launcher-vm-a-x1" is forbidden: User "system:serviceaccount:velero:velero" cannot get resource "pods" in API group "" in the namespace "ns1"';
 
 interface GetCase {
     name: string;
@@ -265,7 +264,7 @@ const listCases: ListCase[] = [
         replies: [failure(404, 'NotFound', 'the server could not find the requested resource')],
         error: {
             reason: 'Cluster',
-            detail: "cannot list datavolumes.cdi.kubevirt.io in namespace \"ns1\" (HTTP 404): the server could not find the requested resource; the API server's discovery lists datavolumes.cdi.kubevirt.io (cdi.kubevirt.io/v1beta1), so the request did not reach it as sent: check the path prefix of the server URL and any proxy in between",
+            detail: 'cannot list datavolumes.cdi.kubevirt.io in namespace "ns1" (HTTP 404): the server could not find the requested resource; the API server\'s discovery lists datavolumes.cdi.kubevirt.io (cdi.kubevirt.io/v1beta1), so the request did not reach it as sent: check the path prefix of the server URL and any proxy in between',
         },
         extraRequests: ['/apis/cdi.kubevirt.io/v1beta1'],
     },
@@ -349,11 +348,7 @@ describe('LIST statuses and errors', () => {
         expect(await h.reader.list(R.dataVolumes, 'ns1')).toEqual([]);
         expect(await h.reader.list(R.dataVolumes, 'ns2')).toEqual([]);
         expect(await h.reader.get(R.dataVolumes, 'ns2', 'dv')).toBeUndefined();
-        expect(server.seen.map((r) => r.path)).toEqual([
-            '/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes',
-            '/apis/cdi.kubevirt.io/v1beta1',
-            '/apis',
-        ]);
+        expect(server.seen.map((r) => r.path)).toEqual(['/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes', '/apis/cdi.kubevirt.io/v1beta1', '/apis']);
         expect(h.logs.filter((l) => l['@level'] === 'warn').map((l) => l['@message'])).toEqual([
             'datavolumes.cdi.kubevirt.io is not installed in the cluster (the API server does not serve cdi.kubevirt.io/v1beta1): reading it as no objects',
         ]);
@@ -384,9 +379,7 @@ describe('deadlines and connection failures', () => {
             detail: `cannot list pods in namespace "ns1" (ECONNREFUSED, 4 attempts): connect ECONNREFUSED 127.0.0.1:${port}`,
         });
         expect(h.sleeps).toEqual([200, 400, 800]);
-        expect(h.counter.snapshot().byKey).toEqual([
-            { verb: 'list', resource: 'pods', namespace: 'ns1', count: 4, bytes: 0, statuses: { ECONNREFUSED: 4 } },
-        ]);
+        expect(h.counter.snapshot().byKey).toEqual([{ verb: 'list', resource: 'pods', namespace: 'ns1', count: 4, bytes: 0, statuses: { ECONNREFUSED: 4 } }]);
         server = await FakeApiServer.start();
     });
 });
@@ -546,8 +539,20 @@ describe('request paths', () => {
         { what: 'LIST across namespaces', resource: R.vmis, namespace: '', name: undefined, path: '/apis/kubevirt.io/v1/virtualmachineinstances' },
         { what: 'GET of a custom resource', resource: R.dataVolumes, namespace: 'ns1', name: 'dv', path: '/apis/cdi.kubevirt.io/v1beta1/namespaces/ns1/datavolumes/dv' },
         { what: 'GET of a named group', resource: R.controllerRevisions, namespace: 'ns1', name: 'rev-1', path: '/apis/apps/v1/namespaces/ns1/controllerrevisions/rev-1' },
-        { what: 'GET of a cluster-scoped resource', resource: R.clusterPreferences, namespace: '', name: 'pref', path: '/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterpreferences/pref' },
-        { what: 'LIST of a hyphenated plural', resource: R.networkAttachmentDefinitions, namespace: 'ns1', name: undefined, path: '/apis/k8s.cni.cncf.io/v1/namespaces/ns1/network-attachment-definitions' },
+        {
+            what: 'GET of a cluster-scoped resource',
+            resource: R.clusterPreferences,
+            namespace: '',
+            name: 'pref',
+            path: '/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterpreferences/pref',
+        },
+        {
+            what: 'LIST of a hyphenated plural',
+            resource: R.networkAttachmentDefinitions,
+            namespace: 'ns1',
+            name: undefined,
+            path: '/apis/k8s.cni.cncf.io/v1/namespaces/ns1/network-attachment-definitions',
+        },
     ])('$what goes to $path', ({ resource, namespace, name, path }) => {
         expect(apiPath(resource, namespace, name)).toBe(path);
     });
@@ -603,7 +608,17 @@ describe('logging and counting', () => {
         await h.reader.list(R.dataVolumes, 'ns1');
         const requests = h.logs.filter((l) => l['@message'] === 'API request');
         expect(requests.map(({ logSource: _s, ...rest }) => rest)).toEqual([
-            { '@level': 'debug', '@message': 'API request', verb: 'get', resource: 'secrets', namespace: 'ns1', name: 'cloud-init', status: 200, ms: 5, '@logSourceSetBy': 'plugin' },
+            {
+                '@level': 'debug',
+                '@message': 'API request',
+                verb: 'get',
+                resource: 'secrets',
+                namespace: 'ns1',
+                name: 'cloud-init',
+                status: 200,
+                ms: 5,
+                '@logSourceSetBy': 'plugin',
+            },
             {
                 '@level': 'debug',
                 '@message': 'API request',

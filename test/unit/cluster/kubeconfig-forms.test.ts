@@ -151,7 +151,11 @@ describe('credentials', () => {
 
     it('a client certificate and a token together', async () => {
         await listThrough(
-            kubeconfig(newDir(), { server: tlsServer.url, 'certificate-authority': pki.caFile }, { token: 'tk', 'client-certificate': pki.client.certFile, 'client-key': pki.client.keyFile }),
+            kubeconfig(
+                newDir(),
+                { server: tlsServer.url, 'certificate-authority': pki.caFile },
+                { token: 'tk', 'client-certificate': pki.client.certFile, 'client-key': pki.client.keyFile },
+            ),
         );
         expect(tlsServer.seen.map((s) => [s.clientCn, s.authorization])).toEqual([['alice', 'Bearer tk']]);
     });
@@ -177,9 +181,7 @@ describe('credentials', () => {
     });
 
     it('impersonation: as, as-groups, as-uid', async () => {
-        await listThrough(
-            kubeconfig(newDir(), { server: plainServer.url }, { token: 'admin-token', as: 'velero', 'as-groups': ['system:masters', 'backup'], 'as-uid': '42' }),
-        );
+        await listThrough(kubeconfig(newDir(), { server: plainServer.url }, { token: 'admin-token', as: 'velero', 'as-groups': ['system:masters', 'backup'], 'as-uid': '42' }));
         const seen = plainServer.seen[0];
         expect([seen?.authorization, seen?.headers['impersonate-user'], seen?.headers['impersonate-group'], seen?.headers['impersonate-uid']]).toEqual([
             'Bearer admin-token',
@@ -305,7 +307,11 @@ describe('proxy-url', () => {
         try {
             const server = target === 'https' ? tlsServer : plainServer;
             const proxyUrl = auth ? p.url.replace('://', `://${auth.user}:${auth.pass}@`) : p.url;
-            const cluster: Dict = { server: server.url.replace('127.0.0.1', 'localhost'), 'proxy-url': proxyUrl, ...(target === 'https' ? { 'certificate-authority': pki.caFile } : {}) };
+            const cluster: Dict = {
+                server: server.url.replace('127.0.0.1', 'localhost'),
+                'proxy-url': proxyUrl,
+                ...(target === 'https' ? { 'certificate-authority': pki.caFile } : {}),
+            };
             await listThrough(kubeconfig(newDir(), cluster, { token: 'through-socks' }));
             // The name goes to the proxy unresolved.
             expect(p.log.requests).toEqual([`SOCKS5 localhost:${server.port}`]);
@@ -331,7 +337,7 @@ describe('proxy-url', () => {
     });
 });
 
-describe('proxies from the environment (no proxy-url), as Go\'s ProxyFromEnvironment', () => {
+describe("proxies from the environment (no proxy-url), as Go's ProxyFromEnvironment", () => {
     it.each([
         { name: 'HTTPS_PROXY for an https server', env: { HTTPS_PROXY: 'http://p:3128' }, server: 'https://kube.example:6443', proxy: 'http://p:3128/' },
         { name: 'a proxy without a scheme is http', env: { https_proxy: 'p:3128' }, server: 'https://kube.example', proxy: 'http://p:3128/' },
@@ -466,6 +472,8 @@ describe('refused forms', () => {
     it('exec interactiveMode Always is refused (a plugin has no terminal)', async () => {
         const file = kubeconfig(newDir(), { server: plainServer.url }, { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x', interactiveMode: 'Always' } });
         const thrown = (await rejection(listThrough(file))) as PluginError;
-        expect(thrown.message).toBe(`cannot load the Kubernetes configuration from --kubeconfig (${file}): ${file}: user "u": exec: interactiveMode is Always, but a Velero plugin has no terminal`);
+        expect(thrown.message).toBe(
+            `cannot load the Kubernetes configuration from --kubeconfig (${file}): ${file}: user "u": exec: interactiveMode is Always, but a Velero plugin has no terminal`,
+        );
     });
 });

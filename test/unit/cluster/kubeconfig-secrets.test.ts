@@ -112,7 +112,12 @@ describe('a credential the server echoes back is redacted (second line of defenc
 
 describe('the credential registry', () => {
     it.each([
-        { name: 'a registered credential is replaced wherever it appears', value: 'registered-token-abc', text: 'a registered-token-abc b registered-token-abc', out: 'a [redacted] b [redacted]' },
+        {
+            name: 'a registered credential is replaced wherever it appears',
+            value: 'registered-token-abc',
+            text: 'a registered-token-abc b registered-token-abc',
+            out: 'a [redacted] b [redacted]',
+        },
         { name: 'values shorter than 8 characters are not registered (they would mask words)', value: 'admin', text: 'user admin', out: 'user admin' },
     ])('$name', ({ value, text, out }) => {
         registerCredential(value);

@@ -10,7 +10,13 @@ const log = new Logger('error', () => undefined);
 
 describe('the process-wide reader', () => {
     it.each([
-        { name: 'one provider called twice', providers: () => { const p = lazyCluster(log); return [p, p]; } },
+        {
+            name: 'one provider called twice',
+            providers: () => {
+                const p = lazyCluster(log);
+                return [p, p];
+            },
+        },
         { name: 'two providers', providers: () => [lazyCluster(log), lazyCluster(log)] },
     ])('$name return the same KubeCluster', ({ providers }) => {
         const [a, b] = providers();

@@ -168,6 +168,5 @@ describe('a 3 s API outage in the middle of a 100-VM backup', () => {
         const hit = new Set(failed.map((r) => r.namespace));
         const recovered = [...hit].filter((ns) => complete.some((r) => r.namespace === ns && r.start > outage.to));
         expect(recovered.length).toBeGreaterThan(0);
-
     }, 60_000);
 });

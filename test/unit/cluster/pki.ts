@@ -46,8 +46,25 @@ export function makePki(): Pki {
     const dir = tempDir('kvp-pki-');
     for (const ca of ['ca', 'other-ca']) {
         openssl(dir, [
-            'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`,
-            '-days', '2', '-subj', `/CN=${ca} (unit tests)`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign',
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-keyout',
+            `${ca}.key`,
+            '-out',
+            `${ca}.crt`,
+            '-days',
+            '2',
+            '-subj',
+            `/CN=${ca} (unit tests)`,
+            '-addext',
+            'basicConstraints=critical,CA:TRUE',
+            '-addext',
+            'keyUsage=critical,keyCertSign',
         ]);
     }
     keyAndCsr(dir, 'server', '/CN=server');
@@ -94,7 +111,12 @@ export class RecordingServer {
             const socket = req.socket as TLSSocket;
             const peer = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
             const cn = peer && peer.subject ? String(peer.subject.CN ?? '') : '';
-            rec.seen.push({ path: (req.url ?? '').split('?')[0] ?? '', authorization: req.headers.authorization ?? '', clientCn: socket.authorized ? cn : '', headers: req.headers });
+            rec.seen.push({
+                path: (req.url ?? '').split('?')[0] ?? '',
+                authorization: req.headers.authorization ?? '',
+                clientCn: socket.authorized ? cn : '',
+                headers: req.headers,
+            });
             res.writeHead(200, { 'Content-Type': 'application/json' });
             res.end(LIST);
         };

@@ -24,11 +24,7 @@ function sample(file: string): { objects: KubeObject[]; pod(name: string): KubeO
 
 describe('the ItemBlock of a KubeVirt pod', () => {
     it.each([
-        [
-            'a launcher pod brings its VM, VMI and the VMI’s volumes, hotplugged ones included',
-            '03-vm-for-hotplug.yaml',
-            'virt-launcher-test-vm-for-hotplug-r8v4c',
-        ],
+        ['a launcher pod brings its VM, VMI and the VMI’s volumes, hotplugged ones included', '03-vm-for-hotplug.yaml', 'virt-launcher-test-vm-for-hotplug-r8v4c'],
         ['a hotplug attachment pod brings its launcher pod and the same', '03-vm-for-hotplug.yaml', 'hp-volume-x7kq2'],
         ['a standalone VMI’s launcher pod brings the VMI and its DataVolume', '07-vmi-with-dv.yaml', undefined],
         ['during a migration, each launcher pod brings the other', '09-vm-with-tpm-migrating.yaml', undefined],
@@ -48,10 +44,7 @@ describe('the ItemBlock of a KubeVirt pod', () => {
     it('the launcher pod’s block holds the VM, the VMI and every PVC the VM’s block holds', () => {
         const s = sample('03-vm-for-hotplug.yaml');
         const refs = keys(podItemBlockGraph(s.pod('virt-launcher-test-vm-for-hotplug-r8v4c'), viewOf(s.objects)));
-        expect(refs.slice(0, 2)).toEqual([
-            'virtualmachines.kubevirt.io/kvp-hotplug/test-vm-for-hotplug',
-            'virtualmachineinstances.kubevirt.io/kvp-hotplug/test-vm-for-hotplug',
-        ]);
+        expect(refs.slice(0, 2)).toEqual(['virtualmachines.kubevirt.io/kvp-hotplug/test-vm-for-hotplug', 'virtualmachineinstances.kubevirt.io/kvp-hotplug/test-vm-for-hotplug']);
         expect(refs).toEqual(expect.arrayContaining(['datavolumes.cdi.kubevirt.io/kvp-hotplug/test-dv', 'persistentvolumeclaims/kvp-hotplug/test-dv']));
     });
 

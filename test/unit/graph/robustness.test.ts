@@ -10,7 +10,12 @@ describe('malformed items', () => {
         ['VM with spec null (created) → only the VMI edge at backup', 'VirtualMachine/spec-null', ['virtualmachineinstances.kubevirt.io/kvp-bad/spec-null'], []],
         ['VM without template → nothing', 'VirtualMachine/no-template', [], []],
         ['VM with non-object matchers, volumes/credentials/networks of the wrong type, created as a string → nothing', 'VirtualMachine/volumes-not-array', [], []],
-        ['VMI with null, string and half-filled entries → only the well-formed secret', 'VirtualMachineInstance/odd-entries', ['secrets/kvp-bad/kept-secret'], ['secrets/kvp-bad/kept-secret']],
+        [
+            'VMI with null, string and half-filled entries → only the well-formed secret',
+            'VirtualMachineInstance/odd-entries',
+            ['secrets/kvp-bad/kept-secret'],
+            ['secrets/kvp-bad/kept-secret'],
+        ],
         ['VMI with a string spec → nothing', 'VirtualMachineInstance/spec-string', [], []],
         ['VMIRS without spec → nothing (and no restore graph for VMIRS)', 'VirtualMachineInstanceReplicaSet/rs-no-spec', [], []],
         ['VMI with metadata null → edges in namespace ""', 'VirtualMachineInstance/', ['configmaps//cm'], ['configmaps//cm']],

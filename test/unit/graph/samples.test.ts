@@ -14,7 +14,9 @@ import { refKey } from '../../../src/kube/resources';
 import { loadSamples, SAMPLES_DIR } from '../fixtures';
 import { keys } from './helpers';
 
-const FILES = readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.yaml')).sort();
+const FILES = readdirSync(SAMPLES_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
 const CLUSTER_SCOPED = new Set(['Namespace', 'VirtualMachineClusterInstancetype', 'VirtualMachineClusterPreference']);
 const TOP_LEVEL = new Set(['VirtualMachine', 'VirtualMachineInstance', 'VirtualMachineInstanceReplicaSet', 'DataVolume']);
 

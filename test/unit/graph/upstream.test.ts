@@ -3,14 +3,7 @@
  * restore_graph_test.go), replayed on our graph. Differences from the Go expectations are deliberate and
  * noted per case.
  */
-import {
-    dataVolumeBackupGraph,
-    launcherPods,
-    vmBackupGraph,
-    vmiBackupGraph,
-    vmiRestoreGraph,
-    vmRestoreGraph,
-} from '../../../src/graph';
+import { dataVolumeBackupGraph, launcherPods, vmBackupGraph, vmiBackupGraph, vmiRestoreGraph, vmRestoreGraph } from '../../../src/graph';
 import { nameOf } from '../../../src/kube/object';
 import { backupGraph, restoreGraph } from '../../support/graph';
 import { EMPTY_VIEW, keys, scenario } from './helpers';
@@ -164,8 +157,7 @@ describe('TestNewObjectBackupGraph / TestNewObjectRestoreGraph (dispatch by kind
     ])('restore of a %s equals its own graph', (kind, file, item, count) => {
         const s = scenario(file);
         const obj = s.item(item);
-        const direct =
-            kind === 'VirtualMachine' ? vmRestoreGraph(obj, s.view) : kind === 'VirtualMachineInstance' ? vmiRestoreGraph(obj, s.view) : [];
+        const direct = kind === 'VirtualMachine' ? vmRestoreGraph(obj, s.view) : kind === 'VirtualMachineInstance' ? vmiRestoreGraph(obj, s.view) : [];
         expect(restoreGraph(obj, s.view)).toEqual(direct);
         expect(direct).toHaveLength(count);
     });

@@ -10,7 +10,11 @@ describe('instancetype and preference edges', () => {
     const s = scenario('instancetypes.yaml');
 
     it.each([
-        ['status controllerRevisionRef wins over spec revisionName; CamelCase namespaced kind → object', 'vm-it-status-ref', [IT('u1.small'), CR('vm-it-status-ref-u1.small-v1beta1-7f3c2')]],
+        [
+            'status controllerRevisionRef wins over spec revisionName; CamelCase namespaced kind → object',
+            'vm-it-status-ref',
+            [IT('u1.small'), CR('vm-it-status-ref-u1.small-v1beta1-7f3c2')],
+        ],
         ['no status ref → spec revisionName; lower-case kind → object', 'vm-it-spec-revision', [IT('u1.small'), CR('vm-it-spec-revision-u1.small-1')]],
         ['status ref without controllerRevisionRef → spec revisionName', 'vm-it-status-without-revision', [IT('u1.small'), CR('spec-revision')]],
         ['empty kind = cluster-scoped default → revision only', 'vm-it-default-kind', [CR('vm-it-default-kind-u1.medium-v1beta1-1')]],
@@ -69,13 +73,7 @@ describe('running VM "web" (migrating, every edge kind)', () => {
     const revisions = [IT('u1.small'), CR('web-u1.small-v1beta1-5d8f9c6e-1'), CR('web-fedora-v1beta1-5d8f9c6e-1')];
 
     it('backup: revisions, VMI, both running launcher pods, then the template graph, in this exact order', () => {
-        expect(keys(vmBackupGraph(web, s.view))).toEqual([
-            ...revisions,
-            VMI('web'),
-            POD('virt-launcher-web-b2kcd'),
-            POD('virt-launcher-web-q7wzt'),
-            ...specEdges,
-        ]);
+        expect(keys(vmBackupGraph(web, s.view))).toEqual([...revisions, VMI('web'), POD('virt-launcher-web-b2kcd'), POD('virt-launcher-web-q7wzt'), ...specEdges]);
     });
 
     it('restore: no VMI and no pod', () => {

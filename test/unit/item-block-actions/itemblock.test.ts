@@ -29,19 +29,44 @@ describe('VM ItemBlockAction (upstream TestVMItemBlockAction_*)', () => {
     });
 
     test.each<[string, string[], string, string, ObjectRef[]]>([
-        ['Valid VirtualMachine: VMI, launcher pod, DataVolumes and PVCs', ['vm-running.yaml', 'storage.yaml'], 'VirtualMachine', 'test-vm', [
-            vmi('test-vm'), pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
-        ]],
-        ['Migrating VirtualMachine: both active launcher pods', ['vm-running.yaml', 'storage.yaml', 'launcher-pods-migration.yaml'], 'VirtualMachine', 'test-vm', [
-            vmi('test-vm'), pod('virt-launcher-test-vm-m9r3t'), pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
-        ]],
-        ['standalone VMI: launcher pod and storage', ['vmi-standalone.yaml', 'storage.yaml'], 'VirtualMachineInstance', 'test-vmi', [
-            pod('virt-launcher-test-vmi-h5d2s'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
-        ]],
+        [
+            'Valid VirtualMachine: VMI, launcher pod, DataVolumes and PVCs',
+            ['vm-running.yaml', 'storage.yaml'],
+            'VirtualMachine',
+            'test-vm',
+            [vmi('test-vm'), pod('virt-launcher-test-vm-x7k2p'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')],
+        ],
+        [
+            'Migrating VirtualMachine: both active launcher pods',
+            ['vm-running.yaml', 'storage.yaml', 'launcher-pods-migration.yaml'],
+            'VirtualMachine',
+            'test-vm',
+            [
+                vmi('test-vm'),
+                pod('virt-launcher-test-vm-m9r3t'),
+                pod('virt-launcher-test-vm-x7k2p'),
+                dv('test-dv-template'),
+                pvc('test-dv-template'),
+                dv('test-dv'),
+                pvc('test-dv'),
+                pvc('test-pvc'),
+            ],
+        ],
+        [
+            'standalone VMI: launcher pod and storage',
+            ['vmi-standalone.yaml', 'storage.yaml'],
+            'VirtualMachineInstance',
+            'test-vmi',
+            [pod('virt-launcher-test-vmi-h5d2s'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')],
+        ],
         ['VMI owned by a VM: nothing, the VM block holds it', ['vm-running.yaml', 'storage.yaml'], 'VirtualMachineInstance', 'test-vm', []],
-        ['VMIRS: its VMIs and their launcher pods', ['vmi-replicaset.yaml'], 'VirtualMachineInstanceReplicaSet', 'test-rs', [
-            vmi('test-rs-4kq7x'), pod('virt-launcher-test-rs-4kq7x-v6b8n'),
-        ]],
+        [
+            'VMIRS: its VMIs and their launcher pods',
+            ['vmi-replicaset.yaml'],
+            'VirtualMachineInstanceReplicaSet',
+            'test-rs',
+            [vmi('test-rs-4kq7x'), pod('virt-launcher-test-rs-4kq7x-v6b8n')],
+        ],
         ['VMI owned by a VMIRS: its own block', ['vmi-replicaset.yaml'], 'VirtualMachineInstance', 'test-rs-4kq7x', [pod('virt-launcher-test-rs-4kq7x-v6b8n')]],
     ])('%s', async (_name, files, kind, name, expected) => {
         const objects = world(...files);
@@ -102,12 +127,18 @@ describe('launcher pod ItemBlockAction (namespace backups reach pods before VMs)
     });
 
     test.each<[string, string[], string, ObjectRef[]]>([
-        ['a VM’s launcher pod brings the VM, the VMI and its storage', ['vm-running.yaml', 'storage.yaml'], 'virt-launcher-test-vm-x7k2p', [
-            vm('test-vm'), vmi('test-vm'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
-        ]],
-        ['a standalone VMI’s launcher pod brings the VMI and its storage', ['vmi-standalone.yaml', 'storage.yaml'], 'virt-launcher-test-vmi-h5d2s', [
-            vmi('test-vmi'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc'),
-        ]],
+        [
+            'a VM’s launcher pod brings the VM, the VMI and its storage',
+            ['vm-running.yaml', 'storage.yaml'],
+            'virt-launcher-test-vm-x7k2p',
+            [vm('test-vm'), vmi('test-vm'), dv('test-dv-template'), pvc('test-dv-template'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')],
+        ],
+        [
+            'a standalone VMI’s launcher pod brings the VMI and its storage',
+            ['vmi-standalone.yaml', 'storage.yaml'],
+            'virt-launcher-test-vmi-h5d2s',
+            [vmi('test-vmi'), dv('test-dv'), pvc('test-dv'), pvc('test-pvc')],
+        ],
     ])('%s', async (_name, files, podName, expected) => {
         const objects = world(...files);
         expect(await podRelated(find(objects, 'Pod', podName), new StaticCluster(objects))).toEqual(expected);

@@ -111,7 +111,7 @@ describe('keys JavaScript treats specially', () => {
 describe('clear errors for bad input', () => {
     it.each([
         ['', 'no JSON value (empty input)'],
-        ['   ', "unexpected end of input, expected a value at position 3"],
+        ['   ', 'unexpected end of input, expected a value at position 3'],
         ['{"a":', 'unexpected end of input, expected a value at position 5'],
         ['{"a" 1}', "unexpected '1', expected ':' at position 5"],
         ['[1,]', "unexpected ']', expected a value at position 3"],

@@ -6,6 +6,9 @@ describe('reading untrusted items', () => {
             kind: 'PersistentVolumeClaim',
             metadata: { ownerReferences: [{ apiVersion: 7, kind: 'DataVolume', name: 'dv', uid: ['x'], controller: 'yes' }, 'junk', { kind: 'VirtualMachine', controller: true }] },
         };
-        expect(ownerReferencesOf(item as never)).toEqual([{ kind: 'DataVolume', name: 'dv' }, { kind: 'VirtualMachine', controller: true }]);
+        expect(ownerReferencesOf(item as never)).toEqual([
+            { kind: 'DataVolume', name: 'dv' },
+            { kind: 'VirtualMachine', controller: true },
+        ]);
     });
 });

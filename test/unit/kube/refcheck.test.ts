@@ -82,13 +82,17 @@ describe('a reference returned for an item', () => {
         ['upper case', secret('DB'), 'DNS-1123'],
         ['an empty name', secret(''), 'empty'],
         ['another namespace', secret('db-creds', 'victim'), 'not the item\'s own namespace "tenant"'],
-        ['no namespace for a namespaced resource', secret('db-creds', ''), 'not the item\'s own namespace'],
+        ['no namespace for a namespaced resource', secret('db-creds', ''), "not the item's own namespace"],
         ['a multus name with a path', { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: NS, name: 'ns/../x' }, "contains '/'"],
         ['rolebindings', { group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: NS, name: 'admin' }, 'is not one the plugin ever refers to'],
         ['persistentvolumes', { group: '', resource: 'persistentvolumes', namespace: '', name: 'pv-1' }, 'is not one the plugin ever refers to'],
         ['secrets of the wrong group', { group: 'apps', resource: 'secrets', namespace: NS, name: 'x' }, 'is not one the plugin ever refers to'],
         ['a resource with a path in it', { group: '', resource: '../secrets', namespace: NS, name: 'x' }, 'is not one the plugin ever refers to'],
-        ['a cluster-scoped resource with a namespace', { group: 'instancetype.kubevirt.io', resource: 'virtualmachineclusterinstancetypes', namespace: NS, name: 'u1' }, 'cluster-scoped'],
+        [
+            'a cluster-scoped resource with a namespace',
+            { group: 'instancetype.kubevirt.io', resource: 'virtualmachineclusterinstancetypes', namespace: NS, name: 'u1' },
+            'cluster-scoped',
+        ],
     ])('%s is refused', (_what, ref, problem) => {
         expect(refProblem(ref, NS)).toContain(problem);
     });

@@ -57,7 +57,9 @@ describe('the adapter decides once whether the item changed', () => {
         return out;
     };
     // Velero's Go encoder escapes <, > and & and the request may use any spacing: an unchanged item still goes back byte for byte.
-    const GO_BYTES = Buffer.from('{"apiVersion":"v1", "kind":"ConfigMap","metadata":{"name":"a","namespace":"ns","labels":{"app":"web"},"annotations":{"x":"\\u003cb\\u003e \\u0026"}},"data":{"n":1.0}}');
+    const GO_BYTES = Buffer.from(
+        '{"apiVersion":"v1", "kind":"ConfigMap","metadata":{"name":"a","namespace":"ns","labels":{"app":"web"},"annotations":{"x":"\\u003cb\\u003e \\u0026"}},"data":{"n":1.0}}',
+    );
     const cases: { name: string; core: (item: KubeObject) => KubeObject; same: boolean }[] = [
         { name: 'the input object itself → the request bytes', core: (item) => item, same: true },
         { name: 'an unchanged copy → the request bytes, even when Go wrote them', core: (item) => deepClone(item), same: true },
@@ -98,7 +100,10 @@ describe('the adapter decides once whether the item changed', () => {
 
     it('a changed item is sent as the lossless serialisation of what the core returned (1.0 stays 1.0)', async () => {
         let returned: KubeObject | undefined;
-        const out = await backupDeclaration(backupOf((item) => (returned = label(item))), noCluster).execute({ item: GO_BYTES, backup: BACKUP }, { log: quiet });
+        const out = await backupDeclaration(
+            backupOf((item) => (returned = label(item))),
+            noCluster,
+        ).execute({ item: GO_BYTES, backup: BACKUP }, { log: quiet });
         expect(out.item.toString('utf8')).toBe(stringifyLossless(returned));
         expect(out.item.toString('utf8')).toContain('"n":1.0');
     });
@@ -127,12 +132,32 @@ describe('the adapter checks the kind against appliesTo, with the texts the core
     });
     const rejected: { name: string; action: BackupAction; item: KubeObject; want: string }[] = [
         { name: 'a Pod to the VM action', action: vmBackupAction, item: vm({ kind: 'Pod', apiVersion: 'v1' }), want: 'InvalidItem: expected a VirtualMachine, got kind "Pod"' },
-        { name: 'a VM of another API group', action: vmBackupAction, item: vm({ apiVersion: 'example.com/v1' }), want: 'InvalidItem: expected apiVersion kubevirt.io/*, got "example.com/v1"' },
+        {
+            name: 'a VM of another API group',
+            action: vmBackupAction,
+            item: vm({ apiVersion: 'example.com/v1' }),
+            want: 'InvalidItem: expected apiVersion kubevirt.io/*, got "example.com/v1"',
+        },
         { name: 'a VM without metadata', action: vmBackupAction, item: vm({ metadata: undefined }), want: 'InvalidItem: metadata is missing' },
-        { name: 'a VMI without a name', action: vmiBackupAction, item: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { namespace: 'ns' }, spec: {} }, want: 'InvalidItem: metadata.name is missing' },
-        { name: 'a PVC of a named group', action: pvcBackupAction, item: { apiVersion: 'x.io/v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } }, want: 'InvalidItem: expected apiVersion /*, got "x.io/v1"' },
+        {
+            name: 'a VMI without a name',
+            action: vmiBackupAction,
+            item: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { namespace: 'ns' }, spec: {} },
+            want: 'InvalidItem: metadata.name is missing',
+        },
+        {
+            name: 'a PVC of a named group',
+            action: pvcBackupAction,
+            item: { apiVersion: 'x.io/v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } },
+            want: 'InvalidItem: expected apiVersion /*, got "x.io/v1"',
+        },
         { name: 'a VM to the VolumeSnapshot action', action: volumeSnapshotBackupAction, item: vm(), want: 'InvalidItem: expected a VolumeSnapshot, got kind "VirtualMachine"' },
-        { name: 'a template of another group', action: vmTemplateBackupAction, item: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineTemplate', metadata: { name: 't', namespace: 'ns' }, spec: {} }, want: 'InvalidItem: expected apiVersion template.kubevirt.io/*, got "kubevirt.io/v1"' },
+        {
+            name: 'a template of another group',
+            action: vmTemplateBackupAction,
+            item: { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineTemplate', metadata: { name: 't', namespace: 'ns' }, spec: {} },
+            want: 'InvalidItem: expected apiVersion template.kubevirt.io/*, got "kubevirt.io/v1"',
+        },
     ];
     it.each(rejected)('backup: $name is an InvalidItem error naming the item', async ({ action, item, want }) => {
         const call = backupDeclaration(action, noCluster).execute({ item: json(item), backup: BACKUP }, { log: quiet });
@@ -194,11 +219,29 @@ describe('options are parsed once per call and an invalid one fails only the act
         { name: 'bad run strategy: VMI restores', labels: { [KNOB.restoreRunStrategy]: 'Sometimes' }, action: vmiRestoreAction, item: vmi, want: undefined },
         { name: 'bad run strategy: PVC restores', labels: { [KNOB.restoreRunStrategy]: 'Sometimes' }, action: pvcRestoreAction, item: pvc, want: undefined },
         { name: 'bad identity policy: VM fails', labels: { [KNOB.identityPolicy]: 'random' }, action: vmRestoreAction, item: vm, want: `InvalidConfig: ${BAD_IDENTITY}` },
-        { name: 'bad identity policy: standalone VMI fails', labels: { [KNOB.identityPolicy]: 'random' }, action: vmiRestoreAction, item: vmi, want: `InvalidConfig: ${BAD_IDENTITY}` },
-        { name: 'bad identity policy: VM-owned VMI is skipped without reading it', labels: { [KNOB.identityPolicy]: 'random' }, action: vmiRestoreAction, item: ownedVmi, want: undefined },
+        {
+            name: 'bad identity policy: standalone VMI fails',
+            labels: { [KNOB.identityPolicy]: 'random' },
+            action: vmiRestoreAction,
+            item: vmi,
+            want: `InvalidConfig: ${BAD_IDENTITY}`,
+        },
+        {
+            name: 'bad identity policy: VM-owned VMI is skipped without reading it',
+            labels: { [KNOB.identityPolicy]: 'random' },
+            action: vmiRestoreAction,
+            item: ownedVmi,
+            want: undefined,
+        },
         { name: 'bad identity policy: DataVolume restores', labels: { [KNOB.identityPolicy]: 'random' }, action: dataVolumeRestoreAction, item: dv, want: undefined },
         { name: 'bad identity policy: NAD restores', labels: { [KNOB.identityPolicy]: 'random' }, action: nadRestoreAction, item: nad, want: undefined },
-        { name: 'both bad: VM fails on the run strategy first', labels: { [KNOB.restoreRunStrategy]: 'Sometimes', [KNOB.identityPolicy]: 'random' }, action: vmRestoreAction, item: vm, want: `InvalidConfig: ${BAD_RUN}` },
+        {
+            name: 'both bad: VM fails on the run strategy first',
+            labels: { [KNOB.restoreRunStrategy]: 'Sometimes', [KNOB.identityPolicy]: 'random' },
+            action: vmRestoreAction,
+            item: vm,
+            want: `InvalidConfig: ${BAD_RUN}`,
+        },
     ];
     it.each(cases)('$name', async ({ labels, action, item, want }) => {
         const restore = json({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero', labels }, spec: {} });
@@ -222,7 +265,10 @@ describe('options are parsed once per call and an invalid one fails only the act
     }
 
     it('a VM restore reads the Restore labels once, for every knob it uses', async () => {
-        const { owner, reads } = counted<Restore>({ kind: 'Restore', spec: {} }, { [KNOB.restoreRunStrategy]: 'Halted', [KNOB.generateNewSerial]: 'true', [KNOB.clearMacAddress]: 'true' });
+        const { owner, reads } = counted<Restore>(
+            { kind: 'Restore', spec: {} },
+            { [KNOB.restoreRunStrategy]: 'Halted', [KNOB.generateNewSerial]: 'true', [KNOB.clearMacAddress]: 'true' },
+        );
         const parse = jest.spyOn(options, 'parseRestoreOptions');
         try {
             const out = await runRestoreAction(vmRestoreAction, deepClone(vm), owner, () => deepClone(vm), {}, { cluster: new StaticCluster([]), log: quiet });
@@ -253,12 +299,32 @@ describe('options are parsed once per call and an invalid one fails only the act
 
 describe('one start-of-call line per call, at debug, the same on every side', () => {
     it.each([
-        ['backup', async (log: Logger) => backupDeclaration(pvcBackupAction, noCluster).execute({ item: json({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } }), backup: BACKUP }, { log }), 'Executing backup-pvc-action on PersistentVolumeClaim ns/p'],
-        ['restore', async (log: Logger) => {
-            const item = json({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } });
-            return restoreDeclaration(pvcRestoreAction, noCluster, {}).execute({ item, restore: RESTORE, itemFromBackup: item }, { log });
-        }, 'Executing restore-pvc-action on PersistentVolumeClaim ns/p'],
-        ['ItemBlock', async (log: Logger) => itemBlockDeclaration(podItemBlockAction, noCluster).relatedItems({ item: json({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm', namespace: 'ns' } }), backup: BACKUP }, { log }), 'Executing block-launcher-pod-action on VirtualMachine ns/vm'],
+        [
+            'backup',
+            async (log: Logger) =>
+                backupDeclaration(pvcBackupAction, noCluster).execute(
+                    { item: json({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } }), backup: BACKUP },
+                    { log },
+                ),
+            'Executing backup-pvc-action on PersistentVolumeClaim ns/p',
+        ],
+        [
+            'restore',
+            async (log: Logger) => {
+                const item = json({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns' } });
+                return restoreDeclaration(pvcRestoreAction, noCluster, {}).execute({ item, restore: RESTORE, itemFromBackup: item }, { log });
+            },
+            'Executing restore-pvc-action on PersistentVolumeClaim ns/p',
+        ],
+        [
+            'ItemBlock',
+            async (log: Logger) =>
+                itemBlockDeclaration(podItemBlockAction, noCluster).relatedItems(
+                    { item: json({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm', namespace: 'ns' } }), backup: BACKUP },
+                    { log },
+                ),
+            'Executing block-launcher-pod-action on VirtualMachine ns/vm',
+        ],
     ])('%s', async (_side, call, line) => {
         const { log, lines } = debugLog();
         await call(log);

@@ -70,7 +70,13 @@ function hostileVm(annotations: Record<string, string> = {}): KubeObject {
 }
 
 function hostileVmi(annotations: Record<string, string> = {}): KubeObject {
-    return { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'vmi1', namespace: NS, uid: 'u-1', annotations }, spec: hostileSpec(), status: { phase: 'Succeeded' } };
+    return {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+        metadata: { name: 'vmi1', namespace: NS, uid: 'u-1', annotations },
+        spec: hostileSpec(),
+        status: { phase: 'Succeeded' },
+    };
 }
 
 /** What the good half of hostileSpec() gives, in graph order. */
@@ -197,7 +203,13 @@ describe('backup of a VM or VMI with hostile references', () => {
 describe('admitRefs', () => {
     it('an item with thousands of hostile names costs a bounded number of warning lines', () => {
         const { log, warnings } = capture();
-        const refs = Array.from({ length: 5000 }, (_, i) => ({ group: '', resource: 'secrets', namespace: NS, name: `../victim/s${i}`, field: `spec.volumes[${i}].secret.secretName` }));
+        const refs = Array.from({ length: 5000 }, (_, i) => ({
+            group: '',
+            resource: 'secrets',
+            namespace: NS,
+            name: `../victim/s${i}`,
+            field: `spec.volumes[${i}].secret.secretName`,
+        }));
         const ids = admitRefs(hostileVm(), [...refs, { group: '', resource: 'secrets', namespace: NS, name: 'good' }], log, 'additional item');
         expect(keys(ids)).toEqual(['secrets/tenant/good']);
         expect(warnings).toHaveLength(MAX_REF_WARNINGS + 1);

@@ -69,7 +69,12 @@ function itemsFor(action: ActionDeclaration): KubeObject[] {
 
 const BACKUP = Buffer.from(JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero' }, spec: {} }));
 const RESTORE = Buffer.from(
-    JSON.stringify({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero' }, spec: { namespaceMapping: { src: 'dst', ns1: 'ns2', tpl: 'tpl2' } } }),
+    JSON.stringify({
+        apiVersion: 'velero.io/v1',
+        kind: 'Restore',
+        metadata: { name: 'r1', namespace: 'velero' },
+        spec: { namespaceMapping: { src: 'dst', ns1: 'ns2', tpl: 'tpl2' } },
+    }),
 );
 
 type Outcome = { ok: true; item: Buffer } | { ok: false; error: string };
@@ -102,11 +107,7 @@ const DV_SPEC = (prefix: string): RegExp[] => [
     new RegExp(`^${esc(prefix)}(pvc|storage)\\.storageClassName$`),
 ];
 const OWNED: Record<string, RegExp[]> = {
-    'backup-virtualmachine-action': [
-        ...labels(LABEL.vmName),
-        ...annotations(ANN.backupConsistency, ANN.restoreGraph),
-        /^spec\.(instancetype|preference)\.revisionName$/,
-    ],
+    'backup-virtualmachine-action': [...labels(LABEL.vmName), ...annotations(ANN.backupConsistency, ANN.restoreGraph), /^spec\.(instancetype|preference)\.revisionName$/],
     'backup-virtualmachineinstance-action': annotations(ANN.isOwned, ANN.backupConsistency, ANN.restoreGraph),
     'backup-datavolume-action': [...UID_MARKS, ...annotations(ANN.populatedFor, ANN.inProgress, ANN.prePopulated)],
     'backup-pvc-action': UID_MARKS,
@@ -223,7 +224,9 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
     return cur;
 }
 
-const cases = actions.flatMap((action) => itemsFor(action).map((item) => [action.name.split('/')[1], `${item.kind} ${item.metadata?.namespace ?? ''}/${item.metadata?.name}`, action, item] as const));
+const cases = actions.flatMap((action) =>
+    itemsFor(action).map((item) => [action.name.split('/')[1], `${item.kind} ${item.metadata?.namespace ?? ''}/${item.metadata?.name}`, action, item] as const),
+);
 
 describe('every action keeps what it does not own', () => {
     it('every action has fixture items to run on', () => {

@@ -60,8 +60,13 @@ describe('preflight backup', () => {
         const { subjects } = await preflightBackup(backup, cluster(objs));
         const vm = subject(subjects, 'VirtualMachine', 'test-vm');
         // The same text the action gives Velero, computed independently here.
-        const direct = await runBackupAction(vmBackupAction, named(objs, 'VirtualMachine', 'test-vm'), backup, { cluster: new StaticCluster(objs), log: new Logger('error', () => undefined) })
-            .then(() => '', (e: unknown) => toPluginError(e, { kind: 'VirtualMachine', namespace: NS, name: 'test-vm' }).message);
+        const direct = await runBackupAction(vmBackupAction, named(objs, 'VirtualMachine', 'test-vm'), backup, {
+            cluster: new StaticCluster(objs),
+            log: new Logger('error', () => undefined),
+        }).then(
+            () => '',
+            (e: unknown) => toPluginError(e, { kind: 'VirtualMachine', namespace: NS, name: 'test-vm' }).message,
+        );
         expect(direct).toBe(
             "VirtualMachine kvp-ns/test-vm: VM cannot be safely backed up: the VM is running and the backup includes PVCs but its resource filters exclude pods, so the launcher pod's freeze hooks cannot run",
         );
@@ -78,9 +83,24 @@ describe('preflight backup', () => {
 
     it('a VM excluded by label, by the resource filters or by the selector is not included, with the reason', async () => {
         const cases: [string, ReturnType<typeof backupOf>, (o: KubeObject[]) => void, string][] = [
-            ['exclude label', backupOf({ includedNamespaces: [NS] }), (o) => ((named(o, 'VirtualMachine', 'test-vm').metadata as { labels: Record<string, string> }).labels['velero.io/exclude-from-backup'] = 'true'), 'label velero.io/exclude-from-backup=true'],
-            ['resource filter', backupOf({ includedNamespaces: [NS], includedResources: ['pods', 'pvc'] }), () => undefined, "the backup's resource filters exclude virtualmachines"],
-            ['selector', backupOf({ includedNamespaces: [NS], labelSelector: { matchLabels: { app: 'other' } } }), () => undefined, "the backup's label selector does not match its labels"],
+            [
+                'exclude label',
+                backupOf({ includedNamespaces: [NS] }),
+                (o) => ((named(o, 'VirtualMachine', 'test-vm').metadata as { labels: Record<string, string> }).labels['velero.io/exclude-from-backup'] = 'true'),
+                'label velero.io/exclude-from-backup=true',
+            ],
+            [
+                'resource filter',
+                backupOf({ includedNamespaces: [NS], includedResources: ['pods', 'pvc'] }),
+                () => undefined,
+                "the backup's resource filters exclude virtualmachines",
+            ],
+            [
+                'selector',
+                backupOf({ includedNamespaces: [NS], labelSelector: { matchLabels: { app: 'other' } } }),
+                () => undefined,
+                "the backup's label selector does not match its labels",
+            ],
         ];
         for (const [, backup, edit, why] of cases) {
             const { subjects } = await preflightBackup(backup, cluster(world(edit)));
@@ -111,7 +131,10 @@ describe('preflight backup', () => {
     });
 
     it('reports a referenced PVC that does not exist as a missing reference', async () => {
-        const { subjects } = await preflightBackup(backupOf({ includedNamespaces: [NS] }), cluster(world((o) => o.splice(o.indexOf(named(o, 'PersistentVolumeClaim', 'test-pvc')), 1))));
+        const { subjects } = await preflightBackup(
+            backupOf({ includedNamespaces: [NS] }),
+            cluster(world((o) => o.splice(o.indexOf(named(o, 'PersistentVolumeClaim', 'test-pvc')), 1))),
+        );
         const vm = subject(subjects, 'VirtualMachine', 'test-vm');
         expect(vm.related).toContainEqual(expect.objectContaining({ resource: 'persistentvolumeclaims', name: 'test-pvc', status: 'missing' }));
         expect(vm.findings).toContainEqual(expect.objectContaining({ code: 'MissingReference', severity: 'warning' }));
@@ -123,7 +146,11 @@ describe('preflight backup', () => {
             cluster(world((o) => ((named(o, 'VirtualMachineInstance', 'test-vm').status as { conditions: unknown[] }).conditions = []))),
         );
         const vm = subject(subjects, 'VirtualMachine', 'test-vm');
-        expect(vm.consistency).toEqual({ level: 'crash', reasons: ['guest agent not connected: virt-freezer cannot freeze the filesystems'], launcherPods: ['virt-launcher-test-vm-x7k2p'] });
+        expect(vm.consistency).toEqual({
+            level: 'crash',
+            reasons: ['guest agent not connected: virt-freezer cannot freeze the filesystems'],
+            launcherPods: ['virt-launcher-test-vm-x7k2p'],
+        });
     });
 
     it('a standalone VMI is a subject of its own, with its launcher pod and volumes', async () => {
@@ -161,7 +188,13 @@ describe('snapshot path of a PVC', () => {
     const vsc = (driver: string): KubeObject => ({ kind: 'VolumeSnapshotClass', metadata: { name: driver }, driver });
     it.each([
         ['a VolumeSnapshotClass for the driver', pvc('fast'), [sc('fast', 'csi.a')], [vsc('csi.a')], undefined],
-        ['no VolumeSnapshotClass for the driver', pvc('fast'), [sc('fast', 'csi.a')], [vsc('csi.b')], 'PVC n/p: no VolumeSnapshotClass for CSI driver csi.a (storage class fast): its data has no snapshot path'],
+        [
+            'no VolumeSnapshotClass for the driver',
+            pvc('fast'),
+            [sc('fast', 'csi.a')],
+            [vsc('csi.b')],
+            'PVC n/p: no VolumeSnapshotClass for CSI driver csi.a (storage class fast): its data has no snapshot path',
+        ],
         ['the default storage class when the PVC names none', pvc(), [sc('d', 'csi.d', true)], [vsc('csi.d')], undefined],
         ['a storage class that does not exist', pvc('gone'), [], [], 'PVC n/p: storage class gone does not exist, so its CSI driver is unknown'],
     ])('%s', (_what, claim, classes, snapshotClasses, expected) => {

@@ -13,13 +13,16 @@ describe('selectors', () => {
     it.each([
         ['app=web', { matchLabels: { app: 'web' } }],
         ['app==web,tier!=db', { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['db'] }] }],
-        ['env in (a, b),!legacy,velero.kubevirt.io/vm', {
-            matchExpressions: [
-                { key: 'env', operator: 'In', values: ['a', 'b'] },
-                { key: 'legacy', operator: 'DoesNotExist' },
-                { key: 'velero.kubevirt.io/vm', operator: 'Exists' },
-            ],
-        }],
+        [
+            'env in (a, b),!legacy,velero.kubevirt.io/vm',
+            {
+                matchExpressions: [
+                    { key: 'env', operator: 'In', values: ['a', 'b'] },
+                    { key: 'legacy', operator: 'DoesNotExist' },
+                    { key: 'velero.kubevirt.io/vm', operator: 'Exists' },
+                ],
+            },
+        ],
         ['x notin (y)', { matchExpressions: [{ key: 'x', operator: 'NotIn', values: ['y'] }] }],
     ])('%s', (text, expected) => {
         expect(parseSelector(text)).toEqual(expected);
@@ -37,8 +40,17 @@ describe('selectors', () => {
 describe('preflight arguments', () => {
     it('backup flags become the Backup Velero would create', () => {
         const cmd = parsePreflightArgs([
-            'backup', '--include-namespaces', 'a,b', '--exclude-resources=pods', '-l', 'app=web', '--label', 'velero.kubevirt.io/metadataBackup=true',
-            '--snapshot-volumes=false', '-o', 'json',
+            'backup',
+            '--include-namespaces',
+            'a,b',
+            '--exclude-resources=pods',
+            '-l',
+            'app=web',
+            '--label',
+            'velero.kubevirt.io/metadataBackup=true',
+            '--snapshot-volumes=false',
+            '-o',
+            'json',
         ]);
         expect(cmd).toMatchObject({
             command: 'backup',
@@ -52,7 +64,11 @@ describe('preflight arguments', () => {
 
     it('restore flags become the Restore; the tarball is the one argument', () => {
         const cmd = parsePreflightArgs(['restore', 'b.tar.gz', '--namespace-mappings', 'a:b,c:d', '--labels', 'velero.kubevirt.io/identity-policy=auto']);
-        expect(cmd).toMatchObject({ command: 'restore', backupFile: 'b.tar.gz', restore: { metadata: { labels: { 'velero.kubevirt.io/identity-policy': 'auto' } }, spec: { namespaceMapping: { a: 'b', c: 'd' } } } });
+        expect(cmd).toMatchObject({
+            command: 'restore',
+            backupFile: 'b.tar.gz',
+            restore: { metadata: { labels: { 'velero.kubevirt.io/identity-policy': 'auto' } }, spec: { namespaceMapping: { a: 'b', c: 'd' } } },
+        });
     });
 
     it.each([
@@ -120,7 +136,9 @@ describe('preflight command', () => {
     it('exit 1 when the plugin lacks a permission, naming it', async () => {
         const r = await run(['backup', '--include-namespaces', 'kvp-ns'], undefined, ['datavolumes']);
         expect(r.code).toBe(1);
-        expect(r.stdout).toContain('Permissions of system:serviceaccount:velero:velero: missing\n    get datavolumes.cdi.kubevirt.io in namespace kvp-ns\n    list datavolumes.cdi.kubevirt.io in namespace kvp-ns');
+        expect(r.stdout).toContain(
+            'Permissions of system:serviceaccount:velero:velero: missing\n    get datavolumes.cdi.kubevirt.io in namespace kvp-ns\n    list datavolumes.cdi.kubevirt.io in namespace kvp-ns',
+        );
     });
 
     it('exit 2 for a usage error, and for a tarball that cannot be read', async () => {

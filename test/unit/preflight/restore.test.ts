@@ -53,7 +53,12 @@ function backupItems(name = 'web'): KubeObject[] {
         {
             apiVersion: 'kubevirt.io/v1',
             kind: 'VirtualMachineInstance',
-            metadata: { name, namespace: SRC, annotations: { 'cdi.kubevirt.io/velero.isOwned': 'true' }, ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name }] },
+            metadata: {
+                name,
+                namespace: SRC,
+                annotations: { 'cdi.kubevirt.io/velero.isOwned': 'true' },
+                ownerReferences: [{ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name }],
+            },
             spec: {},
         },
         { apiVersion: 'v1', kind: 'Pod', metadata: { name: `virt-launcher-${name}-abcde`, namespace: SRC, labels: { 'kubevirt.io': 'virt-launcher' } } },
@@ -100,7 +105,12 @@ describe('preflight restore', () => {
         const items = contentsOf([vm(), ...backupItems()]);
         const kept = only((await preflightRestore(restoreOf(), items, cluster(target(other)))).subjects);
         expect(kept.identity).toEqual([
-            expect.objectContaining({ field: 'spec.template.spec.domain.devices.interfaces[0].macAddress', value: '02:00:00:00:00:01', usedBy: 'VirtualMachine elsewhere/other', requested: 'kept (collides)' }),
+            expect.objectContaining({
+                field: 'spec.template.spec.domain.devices.interfaces[0].macAddress',
+                value: '02:00:00:00:00:01',
+                usedBy: 'VirtualMachine elsewhere/other',
+                requested: 'kept (collides)',
+            }),
             expect.objectContaining({ field: 'spec.template.spec.domain.firmware.serial', value: 'SERIAL-1', requested: 'kept (collides)' }),
         ]);
         expect(codes(kept)).toEqual(['error IdentityCollision', 'error IdentityCollision']);
@@ -109,8 +119,12 @@ describe('preflight restore', () => {
         expect(codes(auto)).toEqual(['info IdentityCollision', 'info IdentityCollision']);
     });
 
-    it('an invalid run-strategy label fails the VM with the action\'s message', async () => {
-        const { subjects, findings } = await preflightRestore(restoreOf({}, { 'velero.kubevirt.io/restore-run-strategy': 'Sometimes' }), contentsOf([vm(), ...backupItems()]), cluster(target()));
+    it("an invalid run-strategy label fails the VM with the action's message", async () => {
+        const { subjects, findings } = await preflightRestore(
+            restoreOf({}, { 'velero.kubevirt.io/restore-run-strategy': 'Sometimes' }),
+            contentsOf([vm(), ...backupItems()]),
+            cluster(target()),
+        );
         const message = 'Restore label velero.kubevirt.io/restore-run-strategy has invalid value "Sometimes": allowed values are Always, Halted, Manual, RerunOnFailure, Once';
         expect(only(subjects).refusals).toEqual([`VirtualMachine src/web: ${message}`]);
         expect(findings).toEqual([expect.objectContaining({ code: 'InvalidRestoreLabel', message })]);
@@ -135,7 +149,12 @@ describe('preflight restore', () => {
     });
 
     it('a Multus network whose NetworkAttachmentDefinition is missing in the target (after the namespace mapping)', async () => {
-        const item = vm({ networks: [{ name: 'n1', multus: { networkName: 'src/net1' } }, { name: 'n2', multus: { networkName: 'shared/net2' } }] });
+        const item = vm({
+            networks: [
+                { name: 'n1', multus: { networkName: 'src/net1' } },
+                { name: 'n2', multus: { networkName: 'shared/net2' } },
+            ],
+        });
         const nad = (n: string, namespace: string): KubeObject => ({ apiVersion: 'k8s.cni.cncf.io/v1', kind: 'NetworkAttachmentDefinition', metadata: { name: n, namespace } });
         const restore = restoreOf({ namespaceMapping: { src: 'dst' } });
         const s = only((await preflightRestore(restore, contentsOf([item, ...backupItems()]), cluster(target(nad('net2', 'shared'))))).subjects);
@@ -179,7 +198,10 @@ describe('preflight restore', () => {
             apiVersion: 'kubevirt.io/v1',
             kind: 'VirtualMachineInstance',
             metadata: { name: 'solo', namespace: SRC },
-            spec: { domain: { devices: { interfaces: [{ name: 'default', macAddress: '02:00:00:00:00:09' }] } }, volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'solo-disk' } }] },
+            spec: {
+                domain: { devices: { interfaces: [{ name: 'default', macAddress: '02:00:00:00:00:09' }] } },
+                volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'solo-disk' } }],
+            },
         };
         const pvc: KubeObject = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'solo-disk', namespace: SRC }, spec: { storageClassName: 'gone' } };
         const s = only((await preflightRestore(restoreOf(), contentsOf([vmi, pvc]), cluster(target()))).subjects);

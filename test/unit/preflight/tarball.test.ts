@@ -19,11 +19,13 @@ function file(bytes: Buffer): string {
 describe('backup tarball reader', () => {
     it('reads the items Velero writes and skips the preferred-version copies', () => {
         const contents = readBackupTarball(
-            file(tarGz([
-                { name: 'metadata/version', data: '1' },
-                { name: VM_PATH, data: VM },
-                { name: 'resources/virtualmachines.kubevirt.io/v1-preferredversion/namespaces/ns/vm1.json', data: VM },
-            ])),
+            file(
+                tarGz([
+                    { name: 'metadata/version', data: '1' },
+                    { name: VM_PATH, data: VM },
+                    { name: 'resources/virtualmachines.kubevirt.io/v1-preferredversion/namespaces/ns/vm1.json', data: VM },
+                ]),
+            ),
         );
         expect(contents.list('virtualmachines.kubevirt.io').map((e) => e.name)).toEqual(['vm1']);
         expect(contents.get('virtualmachines.kubevirt.io', 'ns', 'vm1')?.kind).toBe('VirtualMachine');
@@ -37,7 +39,12 @@ describe('backup tarball reader', () => {
     });
 
     it('ignores symlinks and directories; never follows them', () => {
-        const { files, rejected } = untarSafe(tar([{ name: VM_PATH, type: '2' }, { name: 'resources/', type: '5' }]));
+        const { files, rejected } = untarSafe(
+            tar([
+                { name: VM_PATH, type: '2' },
+                { name: 'resources/', type: '5' },
+            ]),
+        );
         expect(files.size).toBe(0);
         expect(rejected).toEqual([]);
     });

@@ -1,10 +1,4 @@
-import {
-    checkCookie,
-    chooseListenAddress,
-    handshakeLine,
-    negotiateVersion,
-    NOT_A_COMMAND,
-} from '../../../src/protocol/handshake';
+import { checkCookie, chooseListenAddress, handshakeLine, negotiateVersion, NOT_A_COMMAND } from '../../../src/protocol/handshake';
 
 describe('go-plugin handshake', () => {
     it.each([

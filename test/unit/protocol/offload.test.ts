@@ -92,13 +92,17 @@ describe('calls on the action worker', () => {
     });
 
     it('an action error arrives as the same PluginError (reason, item, message)', async () => {
-        const error = await echo().execute({ item: Buffer.from('refuse'), backup: Buffer.alloc(0) }, { log: quiet }).catch((e: unknown) => e);
+        const error = await echo()
+            .execute({ item: Buffer.from('refuse'), backup: Buffer.alloc(0) }, { log: quiet })
+            .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(PluginError);
         expect(error).toMatchObject({ reason: 'Refused', message: 'Pod ns/p: no', item: { kind: 'Pod', namespace: 'ns', name: 'p' } });
     });
 
     it('a worker that dies fails the calls in flight with an item-level error, and the next call starts a new one', async () => {
-        const inFlight = echo().execute({ item: Buffer.from('hang'), backup: Buffer.alloc(0) }, { log: quiet }).catch((e: unknown) => e);
+        const inFlight = echo()
+            .execute({ item: Buffer.from('hang'), backup: Buffer.alloc(0) }, { log: quiet })
+            .catch((e: unknown) => e);
         await new Promise((r) => setTimeout(r, 20));
         started[0]?.emit('exit', 134);
         const error = await inFlight;

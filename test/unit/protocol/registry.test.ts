@@ -28,9 +28,7 @@ describe('the action registry', () => {
     it('lists exactly the actions of test/fixtures/conformance/plugins.yaml, in Velero’s order, with their selectors', () => {
         const declared = parse(readFileSync(join(FIXTURES_DIR, 'conformance', 'plugins.yaml'), 'utf8')) as Declared[];
         const listed = new Registry(buildActions({ log: quiet, env: {} })).list();
-        expect(listed.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector }))).toEqual(
-            declared.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector })),
-        );
+        expect(listed.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector }))).toEqual(declared.map((d) => ({ kind: d.kind, name: d.name, selector: d.selector })));
     });
 
     it('dispatches on the plugin name and kind', () => {
@@ -49,9 +47,7 @@ describe('the action registry', () => {
     });
 
     it('refuses one name under two kinds (Velero would run it twice per item)', () => {
-        expect(() => new Registry([declaration('a.io/x'), declaration('a.io/x', 'RestoreItemActionV2')])).toThrow(
-            'plugin name a.io/x already exists',
-        );
+        expect(() => new Registry([declaration('a.io/x'), declaration('a.io/x', 'RestoreItemActionV2')])).toThrow('plugin name a.io/x already exists');
     });
 
     it.each([

@@ -172,9 +172,9 @@ describe('Velero services over gRPC', () => {
             details: expect.stringContaining('starts no asynchronous operations'),
         });
         await expect(call('v2.BackupItemAction', 'Cancel', { plugin: PVC_ACTION, operationID: 'op' })).resolves.toEqual({});
-        await expect(
-            call('v2.RestoreItemAction', 'AreAdditionalItemsReady', { plugin: 'kubevirt-velero-plugin/restore-pvc-action', additionalItems: [] }),
-        ).resolves.toEqual({ ready: true });
+        await expect(call('v2.RestoreItemAction', 'AreAdditionalItemsReady', { plugin: 'kubevirt-velero-plugin/restore-pvc-action', additionalItems: [] })).resolves.toEqual({
+            ready: true,
+        });
     });
 
     it('parallel calls give the serial results', async () => {
@@ -222,4 +222,3 @@ describe('go-plugin internal services', () => {
         stdioClient.close();
     });
 });
-

@@ -17,9 +17,7 @@ describe('DataVolume restore action', () => {
         const { output, messages } = await run(dataVolumeRestoreAction, fixture('datavolumes.yaml', dvName), restoreWith(), configMaps());
         expect(pathGet(output.item, ['spec', ...path])).toBe(expected);
         expect(pathGet(output.item, ['metadata', 'annotations'])).toEqual(pathGet(fixture('datavolumes.yaml', dvName), ['metadata', 'annotations']));
-        expect(messages).toEqual([
-            `Updating storage class of spec.${path.join('.')} of DataVolume src/${dvName} from ${dvName === 'cloned' ? 'slow' : 'fast'} to ${expected}`,
-        ]);
+        expect(messages).toEqual([`Updating storage class of spec.${path.join('.')} of DataVolume src/${dvName} from ${dvName === 'cloned' ? 'slow' : 'fast'} to ${expected}`]);
     });
 
     it.each([

@@ -29,7 +29,11 @@ describe('identity knobs on the Restore', () => {
     });
 
     it.each<[string, Record<string, string>, string]>([
-        ['unknown identity-policy', { [KNOB.identityPolicy]: 'random' }, 'Restore label velero.kubevirt.io/identity-policy has invalid value "random": allowed values are auto, keep'],
+        [
+            'unknown identity-policy',
+            { [KNOB.identityPolicy]: 'random' },
+            'Restore label velero.kubevirt.io/identity-policy has invalid value "random": allowed values are auto, keep',
+        ],
         ['empty identity-policy', { [KNOB.identityPolicy]: '' }, 'Restore label velero.kubevirt.io/identity-policy has invalid value "": allowed values are auto, keep'],
         [
             'keep with every identity knob',

@@ -23,9 +23,7 @@ describe('NetworkAttachmentDefinition restore action', () => {
         expect({ ...output.item, spec: {} }).toEqual({ ...item, spec: {} });
         expect(output.additionalItems).toEqual([]);
         expect(output.skipRestore).toBe(false);
-        expect(messages).toEqual([
-            'Mapping netAttachDefName of NetworkAttachmentDefinition src/l2 from src/l2 to dst/l2',
-        ]);
+        expect(messages).toEqual(['Mapping netAttachDefName of NetworkAttachmentDefinition src/l2 from src/l2 to dst/l2']);
     });
 
     it.each([

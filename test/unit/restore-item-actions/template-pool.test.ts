@@ -26,7 +26,7 @@ describe('VirtualMachineTemplate restore action', () => {
         expect(vmTemplateRestoreAction.appliesTo).toEqual({ includedResources: ['virtualmachinetemplates.template.kubevirt.io'] });
     });
 
-    it('Namespace mapping rewrites the embedded VM\'s sources and networks like a VM\'s; recorded sources come back first', async () => {
+    it("Namespace mapping rewrites the embedded VM's sources and networks like a VM's; recorded sources come back first", async () => {
         const item = recorded(obj('VirtualMachineTemplate', 'golden'), ['datavolumes.cdi.kubevirt.io/golden-root', 'persistentvolumeclaims/golden-root']);
         const { output, messages } = await run(vmTemplateRestoreAction, item, mapped);
         const vmSpec = pathGet(output.item, ['spec', 'virtualMachine', 'spec']);
@@ -74,14 +74,10 @@ describe('VirtualMachinePool restore action', () => {
         expect(vmPoolRestoreAction.appliesTo).toEqual({ includedResources: ['virtualmachinepools.pool.kubevirt.io'] });
     });
 
-    it('returns its VMs\' recorded disks first and maps its VM template\'s references', async () => {
+    it("returns its VMs' recorded disks first and maps its VM template's references", async () => {
         const refs = ['datavolumes.cdi.kubevirt.io/web-disk-0', 'persistentvolumeclaims/web-disk-0', 'configmaps/web-config'];
         const { output } = await run(vmPoolRestoreAction, recorded(obj('VirtualMachinePool', 'web'), refs), mapped);
-        expect(keys(output.additionalItems)).toEqual([
-            'datavolumes.cdi.kubevirt.io/tpl/web-disk-0',
-            'persistentvolumeclaims/tpl/web-disk-0',
-            'configmaps/tpl/web-config',
-        ]);
+        expect(keys(output.additionalItems)).toEqual(['datavolumes.cdi.kubevirt.io/tpl/web-disk-0', 'persistentvolumeclaims/tpl/web-disk-0', 'configmaps/tpl/web-config']);
         const vmSpec = pathGet(output.item, ['spec', 'virtualMachineTemplate', 'spec']);
         expect(pathGet(vmSpec, ['dataVolumeTemplates', 0, 'spec', 'source', 'pvc', 'namespace'])).toBe('tpl2');
         expect(pathGet(vmSpec, ['template', 'spec', 'networks', 0, 'multus', 'networkName'])).toBe('tpl2/l2');

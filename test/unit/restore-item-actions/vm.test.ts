@@ -136,8 +136,7 @@ describe('VM restore action: single-VM restore label', () => {
 
 describe('VM restore action: identity knobs', () => {
     const interfaces = (item: KubeObject | undefined): unknown => pathGet(item, ['spec', 'template', 'spec', 'domain', 'devices', 'interfaces']);
-    const firmware = (item: KubeObject | undefined): Record<string, unknown> =>
-        pathGet(item, ['spec', 'template', 'spec', 'domain', 'firmware']) as Record<string, unknown>;
+    const firmware = (item: KubeObject | undefined): Record<string, unknown> => pathGet(item, ['spec', 'template', 'spec', 'domain', 'firmware']) as Record<string, unknown>;
 
     it.each([
         ['present with an empty value', ''],
@@ -319,7 +318,11 @@ describe('VM restore action: identity-policy=auto', () => {
     });
 
     it.each([
-        ['an unknown identity-policy', { [KNOB.identityPolicy]: 'fresh' }, 'Restore label velero.kubevirt.io/identity-policy has invalid value "fresh": allowed values are auto, keep'],
+        [
+            'an unknown identity-policy',
+            { [KNOB.identityPolicy]: 'fresh' },
+            'Restore label velero.kubevirt.io/identity-policy has invalid value "fresh": allowed values are auto, keep',
+        ],
         [
             'identity-policy=keep with clear-mac-address',
             { [KNOB.identityPolicy]: 'keep', [KNOB.clearMacAddress]: '' },

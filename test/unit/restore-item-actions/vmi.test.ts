@@ -79,7 +79,9 @@ describe('VMI restore action: identity policy on the returned item (the Go plugi
         const newUuid = spec(output.item, ['domain', 'firmware', 'uuid']) as string;
         expect(messages.filter((m) => m.startsWith('Identity'))).toEqual([
             ...(mac === 'cleared'
-                ? ['Identity policy auto: spec.domain.devices.interfaces[0].macAddress of VirtualMachineInstance src/standalone (02:00:00:00:01:01) is already used by VirtualMachineInstance dst/standalone; cleared it']
+                ? [
+                      'Identity policy auto: spec.domain.devices.interfaces[0].macAddress of VirtualMachineInstance src/standalone (02:00:00:00:01:01) is already used by VirtualMachineInstance dst/standalone; cleared it',
+                  ]
                 : []),
             `Identity policy auto: spec.domain.firmware.uuid of VirtualMachineInstance src/standalone (0b3c4a1e-7f2d-4b1e-9a5c-3d2e1f0a9b8c) is already used by VirtualMachineInstance team-b/other; set it to ${newUuid}`,
         ]);
