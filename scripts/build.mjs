@@ -27,7 +27,7 @@ execFileSync(process.execPath, [join(repo, 'scripts', 'gen-proto.mjs')], { stdio
 
 /**
  * Two of winston's dependencies do work at load time that the plugin never uses and that costs start-up
- * (docs/decisions/018-winston-logger.md): @colors/colors probes process.stdout and process.stderr for
+ * (docs/decisions/017-winston-logger.md): @colors/colors probes process.stdout and process.stderr for
  * colour support (creating both stdio streams: 20-60 ms of CPU), and @dabh/diagnostics loads its
  * development build (colour spaces, ANSI namespaces) unless NODE_ENV is "production". Our lines are JSON
  * without colours, and winston's diagnostics output must never reach Velero: the bundle gets a

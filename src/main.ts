@@ -30,7 +30,7 @@ function guardStdout(log: Logger): void {
  * exits can be closed under that reader, which logs "error encountered while scanning stdout" at error
  * level (a backup error). stdout is therefore detached right after the handshake line. (stderr needs no
  * such care: go-plugin 1.6.0, the one Velero 1.18 uses, reads stderr to EOF before cmd.Wait(), and
- * our writes to it are synchronous; see docs/decisions/018-winston-logger.md.)
+ * our writes to it are synchronous; see docs/decisions/017-winston-logger.md.)
  * close + open reuses the lowest free descriptor, so the number stays taken and cannot be handed to a
  * socket later.
  */
@@ -80,7 +80,7 @@ interface WorkerSetup {
 /**
  * Marks the action worker's process.argv. node:worker_threads is loaded only by a process that starts a
  * worker or is one: compiling it is some 10-30 ms of CPU at start (V8 cannot use Node's built-in code
- * cache under --lite-mode, see docs/decisions/018-winston-logger.md).
+ * cache under --lite-mode, see docs/decisions/017-winston-logger.md).
  */
 const WORKER_ARG = '--kvp-action-worker';
 
@@ -231,7 +231,7 @@ export async function main(): Promise<number> {
         log.debug('plugin exiting');
         // Every log line is already in the stderr pipe (written synchronously), and go-plugin reads that
         // pipe to EOF before it reaps the process: exit as soon as the worker (if any) has stopped, so
-        // that process.exit does not wait for it. No fixed drain (docs/decisions/018-winston-logger.md).
+        // that process.exit does not wait for it. No fixed drain (docs/decisions/017-winston-logger.md).
         const hard = setTimeout(() => process.kill(process.pid, 'SIGKILL'), HARD_EXIT_MS);
         void offload
             .stop()

@@ -4,7 +4,7 @@ import type { LogEntry, Logger as Winston } from 'winston';
 import type TransportStream from 'winston-transport';
 
 /**
- * The plugin's one logger, built on winston (docs/decisions/018-winston-logger.md). It writes one JSON
+ * The plugin's one logger, built on winston (docs/decisions/017-winston-logger.md). It writes one JSON
  * object per line to file descriptor 2 in the form that hashicorp/go-plugin's client parses:
  *  - string `@level` in trace|debug|info|warn|error and string `@message`;
  *  - no `@timestamp` (Velero adds its own time);
@@ -119,7 +119,7 @@ interface Entry {
 /**
  * winston is loaded with the first line that passes a threshold, not at start: at Velero's default level
  * (info) a plugin process that has nothing to report never pays its load time and memory (some 3 MiB;
- * docs/decisions/018-winston-logger.md).
+ * docs/decisions/017-winston-logger.md).
  */
 interface WinstonParts {
     winston: typeof WinstonModule;

@@ -464,7 +464,7 @@ func TestCleanupEndsThePluginProcessGracefullyWithinTwoSeconds(t *testing.T) {
 	if e := s.logs.find("failed to exit gracefully"); len(e) > 0 {
 		t.Errorf("go-plugin reported: %s", e[0].Message)
 	}
-	// The process exits without a fixed drain (decision 018): its last line still arrives (go-plugin's
+	// The process exits without a fixed drain (decision 017): its last line still arrives (go-plugin's
 	// Kill returns only after its stderr reader has finished), and the pipe readers end cleanly.
 	if len(s.logs.find("plugin exiting")) == 0 {
 		t.Error(`the plugin's last log line ("plugin exiting", debug) did not arrive`)
