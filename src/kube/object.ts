@@ -125,6 +125,9 @@ function setMetaMapEntry(obj: KubeObject, field: 'labels' | 'annotations', key: 
         if (Object.keys(current).length === 0) delete obj.metadata[field];
         return;
     }
+    // Setting a value that is already there leaves the map as it was (its remembered key order
+    // included), so an item a core did not really change still serialises like its input.
+    if (current?.[key] === value) return;
     obj.metadata[field] = { ...(current ?? {}), [key]: value };
 }
 
