@@ -7,7 +7,7 @@ import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { PluginError } from '../errors';
 import { encodeRefs, GRAPH_NEEDS, type ClusterView } from '../graph/index';
-import { describe, isRecord, namespaceOf, labelsOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { describe, isRecord, type KubeObject, labelOf, namespaceOf, pathGet, setAnnotation, setLabel } from '../kube/object';
 import { R, type GroupResource, type ObjectRef } from '../kube/resources';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
@@ -60,7 +60,7 @@ export function conditionTrue(obj: KubeObject, type: string): boolean {
  * a value the user had set in `originalAnnotation`. Mutates and returns `out`.
  */
 export function withPvcUidLabel(out: KubeObject, uid: string, originalAnnotation: string): KubeObject {
-    const existing = labelsOf(out)[LABEL.pvcUid];
+    const existing = labelOf(out, LABEL.pvcUid);
     if (existing !== undefined) setAnnotation(out, originalAnnotation, String(existing));
     setLabel(out, LABEL.pvcUid, uid);
     return out;

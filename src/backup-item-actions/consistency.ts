@@ -13,7 +13,7 @@
  * Hooks defined on the Backup itself (spec.hooks) are not considered.
  */
 import { ANN } from '../kube/annotations';
-import { annotationsOf, nameOf, pathGet, type KubeObject } from '../kube/object';
+import { annotationOf, annotationsOf, type KubeObject, nameOf, pathGet } from '../kube/object';
 import { R } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import { launcherPods, type ClusterView } from '../graph/index';
@@ -40,7 +40,7 @@ function skipsHooks(obj: KubeObject): boolean {
 }
 
 function hasFreezeHook(pod: KubeObject): boolean {
-    const command = annotationsOf(pod)[ANN.preHookCommand];
+    const command = annotationOf(pod, ANN.preHookCommand);
     return typeof command === 'string' && command.includes('virt-freezer');
 }
 

@@ -24,7 +24,7 @@
  * label selectors apply to it as well ({@link listedItemInBackup}). Namespace filters never matter here:
  * every object we ask about lives in the namespace of the item being backed up.
  */
-import { labelsOf, type KubeObject } from '../kube/object';
+import { type KubeObject, labelOf, labelsOf } from '../kube/object';
 import { LABEL } from '../kube/annotations';
 import { R, type GroupResource } from '../kube/resources';
 import type { Backup, LabelSelector } from '../kube/velero';
@@ -102,23 +102,25 @@ export function resourceInBackup(backup: Backup, resource: GroupResource): boole
 
 /** The object carries velero.io/exclude-from-backup=true (exact value, as Velero compares it). */
 export function excludedByLabel(obj: KubeObject): boolean {
-    return labelsOf(obj)[LABEL.exclude] === 'true';
+    return labelOf(obj, LABEL.exclude) === 'true';
 }
 
 /** One Kubernetes label selector against a label map. An operator we do not know matches nothing. */
-export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+export function selectorMatches(selector: LabelSelector, labels: Readonly<Record<string, unknown>>): boolean {
     for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
         if (labels[k] !== v) return false;
     }
     for (const expr of selector.matchExpressions ?? []) {
-        const has = Object.prototype.hasOwnProperty.call(labels, expr.key);
+        // A label whose value is not a string (an edited item) is no label.
+        const value = Object.prototype.hasOwnProperty.call(labels, expr.key) ? labels[expr.key] : undefined;
+        const has = typeof value === 'string';
         const values = expr.values ?? [];
         switch (expr.operator) {
             case 'In':
-                if (!has || !values.includes(labels[expr.key] as string)) return false;
+                if (!has || !values.includes(value)) return false;
                 break;
             case 'NotIn':
-                if (has && values.includes(labels[expr.key] as string)) return false;
+                if (has && values.includes(value)) return false;
                 break;
             case 'Exists':
                 if (!has) return false;

@@ -1,5 +1,5 @@
 /** Small readers shared by the graph modules. Everything here tolerates malformed objects. */
-import { isRecord, labelsOf, nameOf, pathGet, type KubeObject } from '../kube/object';
+import { isRecord, type KubeObject, labelOf, nameOf, pathGet } from '../kube/object';
 import type { GroupResource, ObjectRef } from '../kube/resources';
 import { ref } from '../kube/resources';
 
@@ -44,5 +44,5 @@ export function byName(a: KubeObject, b: KubeObject): number {
 /** The objects whose label `key` equals `value` (never matches an empty value), sorted by name. */
 export function withLabel(list: readonly KubeObject[], key: string, value: string): KubeObject[] {
     if (!value) return [];
-    return list.filter((o) => labelsOf(o)[key] === value).sort(byName);
+    return list.filter((o) => labelOf(o, key) === value).sort(byName);
 }

@@ -4,7 +4,7 @@
  * launcher pods, DataVolumes and PVCs; secrets, config maps and the like need no such grouping.
  */
 import { ANN, LABEL } from '../kube/annotations';
-import { annotationsOf, labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, vmOwner, type KubeObject } from '../kube/object';
+import { annotationOf, type KubeObject, labelOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, vmOwner } from '../kube/object';
 import type { ObjectRef } from '../kube/resources';
 import { R, uniqueRefs } from '../kube/resources';
 import { KIND, push } from './common';
@@ -54,11 +54,11 @@ export function itemBlockGraph(obj: KubeObject, view: ClusterView): ObjectRef[] 
 
 /** The VMI a launcher pod runs: annotation kubevirt.io/domain, confirmed by label kubevirt.io/created-by when both are known. */
 function vmiOfLauncher(pod: KubeObject, view: ClusterView): KubeObject | undefined {
-    const name = annotationsOf(pod)[ANN.domain];
+    const name = annotationOf(pod, ANN.domain);
     if (!name) return undefined;
     const vmi = view.get(R.vmis, namespaceOf(pod), name);
     const uid = vmi?.metadata?.uid;
-    const createdBy = labelsOf(pod)[LABEL.createdBy];
+    const createdBy = labelOf(pod, LABEL.createdBy);
     if (vmi && uid && createdBy && uid !== createdBy) return undefined;
     return vmi;
 }
@@ -73,7 +73,7 @@ function vmiOfLauncher(pod: KubeObject, view: ClusterView): KubeObject | undefin
  */
 export function podItemBlockGraph(pod: KubeObject, view: ClusterView): ObjectRef[] {
     const ns = namespaceOf(pod);
-    const role = labelsOf(pod)[LABEL.kubevirt];
+    const role = labelOf(pod, LABEL.kubevirt);
     const out: ObjectRef[] = [];
     // A finished pod (the source of a completed migration) is no longer part of the VM: no hooks run there.
     if (podFinished(pod)) return [];

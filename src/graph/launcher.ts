@@ -4,7 +4,7 @@
  * and target); a finished pod (Succeeded/Failed, e.g. the source after migration) is not the VM any more.
  */
 import { ANN, LABEL } from '../kube/annotations';
-import { annotationsOf, nameOf, namespaceOf, stringAt, type KubeObject } from '../kube/object';
+import { annotationOf, type KubeObject, nameOf, namespaceOf, stringAt } from '../kube/object';
 import { R } from '../kube/resources';
 import { withLabel } from './common';
 import type { ClusterView } from './view';
@@ -24,5 +24,5 @@ export function launcherPods(vmi: KubeObject, view: ClusterView): KubeObject[] {
     const uid = stringAt(vmi, ['metadata', 'uid']);
     const name = nameOf(vmi);
     if (!uid || !name) return [];
-    return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter((pod) => annotationsOf(pod)[ANN.domain] === name && !podFinished(pod));
+    return withLabel(view.list(R.pods, namespaceOf(vmi)), LABEL.createdBy, uid).filter((pod) => annotationOf(pod, ANN.domain) === name && !podFinished(pod));
 }

@@ -17,12 +17,12 @@ export const KNOB = {
 const OFF = new Set(['false', '0', 'no', 'off']);
 
 /** A boolean knob: absent → false; "false"/"0"/"no"/"off" → false; anything else → true. */
-export function knobEnabled(labels: Readonly<Record<string, string>>, key: string): boolean {
+export function knobEnabled(labels: Readonly<Record<string, unknown>>, key: string): boolean {
     if (!(key in labels)) return false;
     return !OFF.has(String(labels[key]).trim().toLowerCase());
 }
 
 /** A valued knob: the label's value, or undefined when absent. */
-export function knobValue(labels: Readonly<Record<string, string>>, key: string): string | undefined {
+export function knobValue(labels: Readonly<Record<string, unknown>>, key: string): string | undefined {
     return key in labels ? String(labels[key]) : undefined;
 }

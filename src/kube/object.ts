@@ -47,14 +47,31 @@ export function namespaceOf(obj: KubeObject): string {
     return typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : '';
 }
 
-export function labelsOf(obj: KubeObject): Record<string, string> {
+/**
+ * The object's labels as written. Items are untrusted: a value may be a number, an object or null, so
+ * the values are `unknown`; read one label with labelOf, which answers only with strings.
+ */
+export function labelsOf(obj: KubeObject): Readonly<Record<string, unknown>> {
     const labels = obj.metadata?.labels;
     return isRecord(labels) ? labels : {};
 }
 
-export function annotationsOf(obj: KubeObject): Record<string, string> {
+/** The object's annotations as written (values `unknown`, see labelsOf); one annotation: annotationOf. */
+export function annotationsOf(obj: KubeObject): Readonly<Record<string, unknown>> {
     const annotations = obj.metadata?.annotations;
     return isRecord(annotations) ? annotations : {};
+}
+
+/** One label's value; a label whose value is not a string is no label (Go's GetLabels drops such a map). */
+export function labelOf(obj: KubeObject, key: string): string | undefined {
+    const value = labelsOf(obj)[key];
+    return typeof value === 'string' ? value : undefined;
+}
+
+/** One annotation's value; an annotation whose value is not a string is no annotation. */
+export function annotationOf(obj: KubeObject, key: string): string | undefined {
+    const value = annotationsOf(obj)[key];
+    return typeof value === 'string' ? value : undefined;
 }
 
 /** The item's owner references, each holding only the fields that have the declared types (items are untrusted). */

@@ -69,7 +69,7 @@ function valueOf<T>(option: Parsed<T>): T {
 }
 
 /** The restore-run-strategy label: undefined when absent; an invalid value is a configuration error. */
-function parseRunStrategy(labels: Readonly<Record<string, string>>): string | undefined {
+function parseRunStrategy(labels: Readonly<Record<string, unknown>>): string | undefined {
     const value = knobValue(labels, KNOB.restoreRunStrategy);
     if (value === undefined) return undefined;
     if (!(RUN_STRATEGIES as readonly string[]).includes(value)) {
@@ -82,7 +82,7 @@ function parseRunStrategy(labels: Readonly<Record<string, string>>): string | un
  * The identity knobs of a Restore. A malformed identity-policy value, or identity-policy=keep together
  * with a knob that changes identity, is a configuration error.
  */
-function parseIdentityPolicy(labels: Readonly<Record<string, string>>): IdentityPolicy {
+function parseIdentityPolicy(labels: Readonly<Record<string, unknown>>): IdentityPolicy {
     const policy: IdentityPolicy = {
         clearMacAddress: knobEnabled(labels, KNOB.clearMacAddress),
         newFirmwareUuid: knobEnabled(labels, KNOB.generateNewFirmwareUUID),

@@ -23,7 +23,7 @@ import type { ClusterReader } from '../cluster/reader';
 import { errorMessage, toPluginError } from '../errors';
 import type { ClusterView } from '../graph/index';
 import { LABEL } from '../kube/annotations';
-import { labelsOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, vmOwner, type KubeObject } from '../kube/object';
+import { type KubeObject, labelOf, nameOf, namespaceOf, ownerReferencesOf, pathGet, refOf, vmOwner } from '../kube/object';
 import { groupResourceString, R, refKey, type ObjectRef } from '../kube/resources';
 import type { Backup } from '../kube/velero';
 import { runBackupAction, runItemBlockAction } from '../plugin/adapter';
@@ -88,7 +88,7 @@ async function vmInclusion(vm: KubeObject, run: Run, view: ClusterView): Promise
     const vmi = view.get(R.vmis, namespaceOf(vm), nameOf(vm));
     if (vmi && resourceInBackup(backup, R.pods)) {
         const uid = pathGet(vmi, ['metadata', 'uid']);
-        const pods = view.list(R.pods, namespaceOf(vm)).filter((p) => typeof uid === 'string' && labelsOf(p)[LABEL.createdBy] === uid);
+        const pods = view.list(R.pods, namespaceOf(vm)).filter((p) => typeof uid === 'string' && labelOf(p, LABEL.createdBy) === uid);
         for (const pod of pods) {
             if (!listedItemInBackup(backup, R.pods, pod)) continue;
             const related = await runItemBlockAction(podItemBlockAction, pod, backup, { cluster: run.cluster, log: run.captured.log });

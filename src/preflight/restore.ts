@@ -17,7 +17,7 @@ import { getThroughList } from '../cluster/view';
 import { errorMessage, toPluginError } from '../errors';
 import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { arrayAt, isRecord, labelsOf, nameOf, pathGet, refOf, type KubeObject } from '../kube/object';
+import { arrayAt, isRecord, type KubeObject, labelOf, nameOf, pathGet, refOf } from '../kube/object';
 import { groupResourceString, parseGroupResource, R, refKey, type GroupResource, type ObjectRef } from '../kube/resources';
 import type { Backup, Restore } from '../kube/velero';
 import { runRestoreAction as runCore } from '../plugin/adapter';
@@ -96,7 +96,7 @@ function actionFor(resource: string, item: KubeObject): RestoreAction | undefine
         case 'network-attachment-definitions.k8s.cni.cncf.io':
             return nadRestoreAction;
         case 'pods':
-            return LAUNCHER_SELECTOR_VALUES.has(labelsOf(item)[LABEL.kubevirt] ?? '') ? podRestoreAction : undefined;
+            return LAUNCHER_SELECTOR_VALUES.has(labelOf(item, LABEL.kubevirt) ?? '') ? podRestoreAction : undefined;
         default:
             return undefined;
     }

@@ -5,7 +5,7 @@ import { loadView } from '../cluster/view';
 import type { ClusterReader } from '../cluster/reader';
 import { decodeRefs, hasPersistentState, type ClusterView } from '../graph/index';
 import { deepClone } from '../kube/json';
-import { annotationsOf, describe, labelsOf, nameOf, namespaceOf, pathGet, setAnnotation, setLabel, type KubeObject } from '../kube/object';
+import { annotationOf, annotationsOf, describe, type KubeObject, labelsOf, nameOf, namespaceOf, pathGet, setAnnotation, setLabel } from '../kube/object';
 import { R, type ObjectRef } from '../kube/resources';
 import { ANN, LABEL } from '../kube/annotations';
 import type { Logger } from '../logging/logger';
@@ -34,7 +34,7 @@ export async function restoreAdditionalItems(
     vmiSpec: unknown,
     deps: { cluster: ClusterReader; log: Logger },
 ): Promise<ObjectRef[]> {
-    const text = annotationsOf(item)[ANN.restoreGraph];
+    const text = annotationOf(item, ANN.restoreGraph);
     setAnnotation(out, ANN.restoreGraph, undefined);
     const recorded = decodeRefs(text, namespaceOf(item));
     if (recorded) return recorded;

@@ -9,7 +9,7 @@ import { PluginError } from '../errors';
 import { vmiRestoreGraph } from '../graph/index';
 import { ANN, RESTRICTED_VMI_LABELS } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { annotationsOf, describe, isRecord, nameOf, namespaceOf, setLabel } from '../kube/object';
+import { annotationOf, describe, isRecord, nameOf, namespaceOf, setLabel } from '../kube/object';
 import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
 import { restoreAdditionalItems } from './common';
 import { applyIdentityPolicy, identityPolicyIsNoop } from './identity';
@@ -19,7 +19,7 @@ export const vmiRestoreAction: RestoreAction = {
     name: `${PLUGIN_PREFIX}/restore-vmi-action`,
     appliesTo: { includedResources: ['virtualmachineinstances.kubevirt.io'] },
     async execute({ item, options }, deps) {
-        if (annotationsOf(item)[ANN.isOwned] === 'true') {
+        if (annotationOf(item, ANN.isOwned) === 'true') {
             deps.log.info("VMI is owned by a VM, it doesn't need to be restored");
             return { item, additionalItems: [], skipRestore: true };
         }

@@ -68,17 +68,18 @@ describe('resource filters of a backup', () => {
     });
 });
 
-function obj(labels: Record<string, string>): KubeObject {
-    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', labels } };
+function obj(labels: Record<string, unknown>): KubeObject {
+    return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ns', labels } } as KubeObject;
 }
 
 describe('the exclude label', () => {
-    test.each<[Record<string, string>, boolean]>([
+    test.each<[Record<string, unknown>, boolean]>([
         [{ 'velero.io/exclude-from-backup': 'true' }, true],
         [{ 'velero.io/exclude-from-backup': 'True' }, false],
         [{ 'velero.io/exclude-from-backup': 'false' }, false],
         [{ other: 'true' }, false],
         [{}, false],
+        [{ 'velero.io/exclude-from-backup': true }, false],
     ])('labels %j excluded: %s', (labels, expected) => {
         expect(excludedByLabel(obj(labels))).toBe(expected);
     });
@@ -101,6 +102,17 @@ describe('label selectors of a backup', () => {
         ['orLabelSelectors: one matches', { orLabelSelectors: [{ matchLabels: { a: '1' } }, { matchLabels: { b: '2' } }] }, { b: '2' }, true],
         ['orLabelSelectors: none matches', { orLabelSelectors: [{ matchLabels: { a: '1' } }, { matchLabels: { b: '2' } }] }, { c: '3' }, false],
         ['orLabelSelectors empty list matches all', { orLabelSelectors: [] }, {}, true],
+    ])('%s', (_name, spec, labels, expected) => {
+        expect(matchesBackupSelectors(makeBackup(spec), obj(labels))).toBe(expected);
+    });
+
+    // An edited item may carry a label whose value is not a string: it is no label, for every operator.
+    test.each<[string, BackupSpec, Record<string, unknown>, boolean]>([
+        ['matchLabels against a number', sel({ matchLabels: { tier: '1' } }), { tier: 1 }, false],
+        ['In against a number', sel({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['1'] }] }), { tier: 1 }, false],
+        ['NotIn against an object', sel({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['a'] }] }), { tier: { a: 1 } }, true],
+        ['Exists against null', sel({ matchExpressions: [{ key: 'tier', operator: 'Exists' }] }), { tier: null }, false],
+        ['DoesNotExist against a number', sel({ matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }), { tier: 2 }, true],
     ])('%s', (_name, spec, labels, expected) => {
         expect(matchesBackupSelectors(makeBackup(spec), obj(labels))).toBe(expected);
     });

@@ -1,7 +1,7 @@
 import { vmPoolBackupAction } from '../../../src/backup-item-actions/pool';
 import { vmTemplateBackupAction } from '../../../src/backup-item-actions/template';
 import { ANN } from '../../../src/kube/annotations';
-import { annotationsOf } from '../../../src/kube/object';
+import { annotationOf } from '../../../src/kube/object';
 import { groupResourceString, type ObjectRef } from '../../../src/kube/resources';
 import { find, makeBackup, refusal, runBackup, setPath, world } from './helpers';
 import { selectorOf } from '../../../src/plugin/adapter';
@@ -23,7 +23,7 @@ describe('VirtualMachineTemplate backup action', () => {
             'persistentvolumeclaims/tpl/golden-root',
             'volumesnapshots.snapshot.storage.k8s.io/tpl/golden-snap',
         ]);
-        expect(annotationsOf(item)[ANN.restoreGraph]).toBe(
+        expect(annotationOf(item, ANN.restoreGraph)).toBe(
             '["datavolumes.cdi.kubevirt.io/golden-root","persistentvolumeclaims/golden-root","volumesnapshots.snapshot.storage.k8s.io/golden-snap"]',
         );
     });
@@ -76,7 +76,7 @@ describe('VirtualMachinePool backup action', () => {
     it('records what its VMs need at restore (their disks and configuration), never the VMs', async () => {
         const all = objects();
         const { item } = await runBackup(vmPoolBackupAction, find(all, 'VirtualMachinePool', 'web'), makeBackup(), all);
-        expect(JSON.parse(annotationsOf(item)[ANN.restoreGraph] ?? 'null')).toEqual([
+        expect(JSON.parse(annotationOf(item, ANN.restoreGraph) ?? 'null')).toEqual([
             'datavolumes.cdi.kubevirt.io/web-disk-0',
             'persistentvolumeclaims/web-disk-0',
             'configmaps/web-config',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { vmBackupAction } from '../../../src/backup-item-actions/vm';
 import { parseLossless, stringifyLossless } from '../../../src/kube/json';
-import { annotationsOf, labelsOf, pathGet, type KubeObject } from '../../../src/kube/object';
+import { annotationOf, annotationsOf, labelsOf, pathGet, type KubeObject } from '../../../src/kube/object';
 import type { ObjectRef } from '../../../src/kube/resources';
 import type { Backup, BackupSpec } from '../../../src/kube/velero';
 import { FIXTURES_DIR } from '../fixtures';
@@ -336,7 +336,7 @@ describe('VM backup: consistency record', () => {
         const objects = world('vm-running.yaml', 'storage.yaml');
         change(objects);
         const { item, log } = await runBackup(vmBackupAction, find(objects, 'VirtualMachine', 'test-vm'), backup, objects);
-        const annotation = annotationsOf(item)['velero.kubevirt.io/backup-consistency'];
+        const annotation = annotationOf(item, 'velero.kubevirt.io/backup-consistency');
         expect(JSON.parse(annotation ?? 'null')).toEqual(expected);
         expect(annotation).toBe(JSON.stringify(expected));
         const lines = log.entries.filter((e) => e.message.startsWith('VM kvp-ns/test-vm: '));

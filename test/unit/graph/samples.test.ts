@@ -63,8 +63,8 @@ describe('manifests/samples', () => {
             const ns = namespaceOf(pod);
             const ann = annotationsOf(pod);
             expect(ann[ANN.domain]).toBe(name);
-            expect(JSON.parse(ann[ANN.preHookCommand] ?? '')).toEqual(['/usr/bin/virt-freezer', '--freeze', '--name', name, '--namespace', ns]);
-            expect(JSON.parse(ann[ANN.postHookCommand] ?? '')).toEqual(['/usr/bin/virt-freezer', '--unfreeze', '--name', name, '--namespace', ns]);
+            expect(JSON.parse(String(ann[ANN.preHookCommand]))).toEqual(['/usr/bin/virt-freezer', '--freeze', '--name', name, '--namespace', ns]);
+            expect(JSON.parse(String(ann[ANN.postHookCommand]))).toEqual(['/usr/bin/virt-freezer', '--unfreeze', '--name', name, '--namespace', ns]);
             expect(ann[ANN.preHookContainer]).toBe('compute');
             expect(ann[ANN.postHookContainer]).toBe('compute');
         }

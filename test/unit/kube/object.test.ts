@@ -1,5 +1,5 @@
 import { parseLossless, stringifyLossless } from '../../../src/kube/json';
-import { ownerReferencesOf, setAnnotation, setLabel, type KubeObject } from '../../../src/kube/object';
+import { annotationOf, labelOf, ownerReferencesOf, setAnnotation, setLabel, type KubeObject } from '../../../src/kube/object';
 
 describe('reading untrusted items', () => {
     it('owner references keep only fields of the declared types', () => {
@@ -11,6 +11,27 @@ describe('reading untrusted items', () => {
             { kind: 'DataVolume', name: 'dv' },
             { kind: 'VirtualMachine', controller: true },
         ]);
+    });
+});
+
+describe('one label or annotation of an untrusted item is a string or nothing', () => {
+    const item = (values: Record<string, unknown>): KubeObject => ({ kind: 'Pod', metadata: { labels: values, annotations: values } }) as KubeObject;
+    it.each<[string, unknown, string | undefined]>([
+        ['a string', 'virt-launcher', 'virt-launcher'],
+        ['an empty string', '', ''],
+        ['a number', 7, undefined],
+        ['a boolean', true, undefined],
+        ['null', null, undefined],
+        ['an object', { name: 'x' }, undefined],
+        ['an array', ['x'], undefined],
+    ])('%s', (_name, value, expected) => {
+        expect(labelOf(item({ k: value }), 'k')).toBe(expected);
+        expect(annotationOf(item({ k: value }), 'k')).toBe(expected);
+    });
+    it('absent maps and inherited names are no label', () => {
+        expect(labelOf({ kind: 'Pod', metadata: {} } as KubeObject, 'k')).toBeUndefined();
+        expect(labelOf({ kind: 'Pod', metadata: { labels: 'x' } } as unknown as KubeObject, 'k')).toBeUndefined();
+        expect(annotationOf(parseLossless(Buffer.from('{"kind":"Pod","metadata":{"annotations":{}}}')) as KubeObject, 'constructor')).toBeUndefined();
     });
 });
 

@@ -7,7 +7,7 @@ import { selectorOf } from '../../../src/plugin/adapter';
  * The one selector form the action uses, `key in (v1, v2)`, evaluated as Velero would: the label must
  * be present with one of the values.
  */
-function selectorMatches(selector: string, labels: Record<string, string>): boolean {
+function selectorMatches(selector: string, labels: Readonly<Record<string, unknown>>): boolean {
     const parsed = /^\s*([^\s]+)\s+in\s+\(([^)]*)\)\s*$/.exec(selector);
     if (!parsed) throw new Error(`unsupported selector ${selector}`);
     const [, key, values] = parsed as unknown as [string, string, string];
