@@ -29,7 +29,7 @@ describe('one label or annotation of an untrusted item is a string or nothing', 
         expect(annotationOf(item({ k: value }), 'k')).toBe(expected);
     });
     it('absent maps and inherited names are no label', () => {
-        expect(labelOf({ kind: 'Pod', metadata: {} } as KubeObject, 'k')).toBeUndefined();
+        expect(labelOf({ kind: 'Pod', metadata: {} }, 'k')).toBeUndefined();
         expect(labelOf({ kind: 'Pod', metadata: { labels: 'x' } } as unknown as KubeObject, 'k')).toBeUndefined();
         expect(annotationOf(parseLossless(Buffer.from('{"kind":"Pod","metadata":{"annotations":{}}}')) as KubeObject, 'constructor')).toBeUndefined();
     });
