@@ -89,7 +89,8 @@ await build({
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
 /** V8 flags of the executable (execArgv in the SEA configuration below). */
-const V8_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+// KVP_V8_FLAGS (space-separated) replaces them, for measuring other choices (docs/decisions/018-floor-and-start-up.md).
+const V8_FLAGS = process.env['KVP_V8_FLAGS'] !== undefined ? process.env['KVP_V8_FLAGS'].split(' ').filter(Boolean) : ['--max-semi-space-size=1', '--lite-mode'];
 
 /**
  * Injects the loader (src/sea/loader.ts) and the assets into a copy of the official Node binary. The

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { toPluginError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { serviceDefinition } from './codec';
+import type { EarlyListener } from './early';
 import type { ListenAddress } from './handshake';
 import type { Registry } from './registry';
 import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } from './types';
@@ -74,6 +75,8 @@ export class PluginServer {
     private readonly server: grpc.Server;
     private readonly streams = new Set<AnyStream>();
     private stopping = false;
+    /** The listener taken over from the loader (adopt), closed on stop. */
+    private adopted: EarlyListener | undefined;
 
     constructor(private readonly options: ServerOptions) {
         this.server = new grpc.Server({
@@ -95,9 +98,25 @@ export class PluginServer {
         return { network: 'tcp', address: `127.0.0.1:${port}` };
     }
 
+    /**
+     * Serves on the listener the loader opened before the program was loaded (src/protocol/early.ts):
+     * every connection it accepted, and every later one, goes to grpc-js as if grpc-js had accepted it.
+     */
+    adopt(early: EarlyListener): ListenAddress {
+        const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+        this.adopted = early;
+        early.handOver((socket) => injector.injectConnection(socket));
+        return early.address;
+    }
+
     /** Ends open streams cleanly (status OK) and stops the server; forced after the grace period. */
     stop(): Promise<void> {
         this.stopping = true;
+        // An adopted listener is closed here (grpc-js closes only its own): no new connections, and its
+        // callback comes once every connection it accepted has closed, that is once the last replies
+        // (Shutdown's) have left; without that wait the process could exit with them still unsent.
+        const adopted = this.adopted;
+        const connectionsClosed = adopted ? new Promise<void>((resolve) => adopted.server.close(() => resolve())) : Promise.resolve();
         for (const stream of this.streams) endStream(stream);
         this.streams.clear();
         return new Promise((resolve) => {
@@ -106,8 +125,10 @@ export class PluginServer {
                 resolve();
             }, this.options.shutdownGraceMs ?? 1000);
             this.server.tryShutdown(() => {
-                clearTimeout(timer);
-                resolve();
+                void connectionsClosed.then(() => {
+                    clearTimeout(timer);
+                    resolve();
+                });
             });
         });
     }
