@@ -46,7 +46,12 @@ function wantsHandshake(env: Env, argv: readonly string[]): boolean {
  * the program; `then` is called with undefined (and nothing printed) when this start has no handshake or
  * the socket could not be opened, and the program does all of it itself.
  */
-export function listenEarly(env: Env, argv: readonly string[], then: (early: EarlyListener | undefined) => void): void {
+export function listenEarly(
+    env: Env,
+    argv: readonly string[],
+    then: (early: EarlyListener | undefined) => void,
+    print: (line: string) => void = (line) => writeSync(1, line),
+): void {
     const negotiated = negotiateVersion(env);
     if (!wantsHandshake(env, argv) || 'error' in negotiated) {
         then(undefined);
@@ -75,7 +80,7 @@ export function listenEarly(env: Env, argv: readonly string[], then: (early: Ear
         const bound = server.address();
         const address: ListenAddress =
             wanted.network === 'unix' || bound === null || typeof bound === 'string' ? wanted : { network: 'tcp', address: `127.0.0.1:${bound.port}` };
-        writeSync(1, handshakeLine(address, negotiated.version));
+        print(handshakeLine(address, negotiated.version));
         const early: EarlyListener = {
             address,
             server,
