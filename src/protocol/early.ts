@@ -78,8 +78,7 @@ export function listenEarly(
     server.once('listening', () => {
         server.off('error', failed);
         const bound = server.address();
-        const address: ListenAddress =
-            wanted.network === 'unix' || bound === null || typeof bound === 'string' ? wanted : { network: 'tcp', address: `127.0.0.1:${bound.port}` };
+        const address: ListenAddress = wanted.network === 'unix' || bound === null || typeof bound === 'string' ? wanted : { network: 'tcp', address: `127.0.0.1:${bound.port}` };
         print(handshakeLine(address, negotiated.version));
         const early: EarlyListener = {
             address,

@@ -26,11 +26,24 @@ afterEach(() => {
 
 function early(env: Record<string, string>, argv = ['node', 'plugin']): Promise<{ listener: EarlyListener | undefined; printed: string[] }> {
     const printed: string[] = [];
-    return new Promise((resolve) => listenEarly(env, argv, (listener) => resolve({ listener, printed }), (line) => printed.push(line)));
+    return new Promise((resolve) =>
+        listenEarly(
+            env,
+            argv,
+            (listener) => resolve({ listener, printed }),
+            (line) => printed.push(line),
+        ),
+    );
 }
 
 function server(): PluginServer {
-    return new PluginServer({ registry: new Registry(buildActions({ log: quiet, env: {} })), logger: quiet, command: '/plugins/kubevirt-velero-plugin', onShutdown: () => undefined, shutdownGraceMs: 300 });
+    return new PluginServer({
+        registry: new Registry(buildActions({ log: quiet, env: {} })),
+        logger: quiet,
+        command: '/plugins/kubevirt-velero-plugin',
+        onShutdown: () => undefined,
+        shutdownGraceMs: 300,
+    });
 }
 
 describe('listenEarly', () => {
