@@ -4,6 +4,7 @@
  * registry. It knows nothing of KubeVirt.
  */
 import { rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { toPluginError } from '../errors';
 import type { Logger } from '../logging/logger';
@@ -75,8 +76,9 @@ export class PluginServer {
     private readonly server: grpc.Server;
     private readonly streams = new Set<AnyStream>();
     private stopping = false;
-    /** The listener taken over from the loader (adopt), closed on stop. */
+    /** The listener taken over from the loader (adopt), closed on stop, and the connections it accepted. */
     private adopted: EarlyListener | undefined;
+    private readonly adoptedSockets = new Set<Socket>();
 
     constructor(private readonly options: ServerOptions) {
         this.server = new grpc.Server({
@@ -105,18 +107,19 @@ export class PluginServer {
     adopt(early: EarlyListener): ListenAddress {
         const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
         this.adopted = early;
-        early.handOver((socket) => injector.injectConnection(socket));
+        early.handOver((socket) => {
+            this.adoptedSockets.add(socket);
+            socket.once('close', () => this.adoptedSockets.delete(socket));
+            injector.injectConnection(socket);
+        });
         return early.address;
     }
 
     /** Ends open streams cleanly (status OK) and stops the server; forced after the grace period. */
     stop(): Promise<void> {
         this.stopping = true;
-        // An adopted listener is closed here (grpc-js closes only its own): no new connections, and its
-        // callback comes once every connection it accepted has closed, that is once the last replies
-        // (Shutdown's) have left; without that wait the process could exit with them still unsent.
-        const adopted = this.adopted;
-        const connectionsClosed = adopted ? new Promise<void>((resolve) => adopted.server.close(() => resolve())) : Promise.resolve();
+        // An adopted listener is closed here (grpc-js closes only its own listeners).
+        this.adopted?.server.close();
         for (const stream of this.streams) endStream(stream);
         this.streams.clear();
         return new Promise((resolve) => {
@@ -125,12 +128,31 @@ export class PluginServer {
                 resolve();
             }, this.options.shutdownGraceMs ?? 1000);
             this.server.tryShutdown(() => {
-                void connectionsClosed.then(() => {
+                void this.flushed().then(() => {
                     clearTimeout(timer);
                     resolve();
                 });
             });
         });
+    }
+
+    /**
+     * Resolves once every adopted connection has written all it had: grpc-js reports a session closed
+     * when http2 has only begun ending its socket, and for a connection grpc-js did not accept itself
+     * nothing else waits for that end; the process would exit with the last reply (Shutdown's) unsent.
+     * 'finish' needs no answer from the client (only the kernel taking the bytes).
+     */
+    private flushed(): Promise<void> {
+        const pending = [...this.adoptedSockets].filter((socket) => !socket.writableFinished && !socket.destroyed);
+        return Promise.all(
+            pending.map(
+                (socket) =>
+                    new Promise<void>((resolve) => {
+                        socket.once('finish', resolve);
+                        socket.once('close', resolve);
+                    }),
+            ),
+        ).then(() => undefined);
     }
 
     private context(kind: ActionKind, plugin: string): CallContext {
