@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { setRunpath } from './elf.mjs';
+import { setRunpath, unalignSegments } from './elf.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -89,7 +89,8 @@ await build({
 if (process.argv.includes('--bundle-only')) process.exit(0);
 
 /** V8 flags of the executable (execArgv in the SEA configuration below). */
-const V8_FLAGS = ['--max-semi-space-size=1', '--lite-mode'];
+// KVP_V8_FLAGS (space-separated) replaces them, for measuring other choices (docs/decisions/018-floor-and-start-up.md).
+const V8_FLAGS = process.env['KVP_V8_FLAGS'] !== undefined ? process.env['KVP_V8_FLAGS'].split(' ').filter(Boolean) : ['--max-semi-space-size=1', '--lite-mode'];
 
 /**
  * Injects the loader (src/sea/loader.ts) and the assets into a copy of the official Node binary. The
@@ -168,7 +169,11 @@ for (const lib of ['libstdc++.so.6', 'libgcc_s.so.1']) {
     copyFileSync(join(libs, 'lib', lib), target);
     chmodSync(target, 0o644);
 }
-writeFileSync(output, setRunpath(readFileSync(output), '$ORIGIN'));
+// Then every loadable segment but the first moves one page further into the file: Node's are 2 MiB-aligned
+// in the file as in memory, and a binary whose pages sit in the page cache as large folios (one written in
+// a single large write, as this one) was mapped with 2 MiB pages: 64 -> 89 MiB RSS at idle, all of it
+// file pages the program never touched (docs/decisions/018-floor-and-start-up.md).
+writeFileSync(output, unalignSegments(setRunpath(readFileSync(output), '$ORIGIN')));
 chmodSync(output, 0o755);
 step(`single executable ${output} (+ libstdc++.so.6, libgcc_s.so.1 from Debian bullseye)`);
 

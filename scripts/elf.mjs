@@ -1,13 +1,18 @@
 // Reads and patches the few parts of a 64-bit little-endian ELF file the build and the packaging tests
 // need, without system tools (no patchelf, no file): the program headers, the dynamic section, and a
-// DT_RUNPATH added in place. Usage: node scripts/elf.mjs set-runpath <file> <runpath>
-//                                   node scripts/elf.mjs describe <file>
+// DT_RUNPATH added in place, and segments moved off 2 MiB alignment in the file (no huge-page mappings).
+// Usage: node scripts/elf.mjs set-runpath <file> <runpath>
+//        node scripts/elf.mjs unalign <file>
+//        node scripts/elf.mjs describe <file>
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
 const PF_W = 2;
+const PAGE = 0x1000;
+/** The size of a PMD (huge) page on x86-64 and arm64 with 4 KiB pages. */
+const HUGE_PAGE = 0x200000;
 const DT_NULL = 0n;
 const DT_NEEDED = 1n;
 const DT_STRTAB = 5n;
@@ -134,14 +139,82 @@ export function setRunpath(buf, runpath) {
     return buf;
 }
 
+/**
+ * The loadable segments the kernel may map with huge (PMD) pages: those whose file offset and address
+ * agree modulo 2 MiB and that span a 2 MiB-aligned range. When the page cache holds the file in large
+ * folios (a file just written or copied, on a filesystem with large folios such as ext4 on Linux 6.x),
+ * the kernel maps such a range with one 2 MiB page even if the program touches a few bytes of it, and
+ * the whole 2 MiB counts in the process's RSS (FilePmdMapped in smaps_rollup).
+ */
+export function hugeMappable(buf) {
+    const elf = parseElf(buf);
+    return elf.segments
+        .filter((s) => s.type === PT_LOAD && (s.vaddr - s.offset) % HUGE_PAGE === 0)
+        .filter((s) => Math.ceil(s.vaddr / HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE <= s.vaddr + s.filesz)
+        .map((s) => ({ offset: s.offset, vaddr: s.vaddr, size: s.filesz }));
+}
+
+/**
+ * Moves every loadable segment but the first (the one holding the ELF header, at offset 0) one page
+ * further into the file, so that no file offset of them agrees with its address modulo 2 MiB: the kernel
+ * can then map them only with 4 KiB pages, whatever the page cache holds (see hugeMappable). Addresses do
+ * not change; the segments' p_align drops to the page size (an offset and an address must agree modulo
+ * p_align, which they still do modulo 4 KiB). The page is inserted between the first segment and the
+ * next, so every offset after it (program and section headers, sections, segments) moves by one page.
+ * Returns a new buffer; a file already unaligned is returned as it is.
+ */
+export function unalignSegments(buf) {
+    const elf = parseElf(buf);
+    const loads = elf.segments.filter((s) => s.type === PT_LOAD);
+    const later = loads.filter((s) => s.offset > 0);
+    if (later.every((s) => (s.vaddr - s.offset) % HUGE_PAGE !== 0)) return buf;
+    const at = Math.min(...later.map((s) => s.offset));
+    if (at % PAGE !== 0) throw new Error(`the second loadable segment starts at 0x${at.toString(16)}, not on a page boundary`);
+    const phoff = Number(buf.readBigUInt64LE(0x20));
+    const shoff = Number(buf.readBigUInt64LE(0x28));
+    const phentsize = buf.readUInt16LE(0x36);
+    const phnum = buf.readUInt16LE(0x38);
+    const shentsize = buf.readUInt16LE(0x3a);
+    const shnum = buf.readUInt16LE(0x3c);
+    const straddles = (from, size) => from < at && from + size > at;
+    if (straddles(phoff, phentsize * phnum) || straddles(shoff, shentsize * shnum)) throw new Error('a header table spans the place of the inserted page');
+    for (const s of elf.segments) if (straddles(s.offset, s.filesz)) throw new Error(`segment at 0x${s.offset.toString(16)} spans the place of the inserted page`);
+    for (const s of elf.sections) if (straddles(s.offset, s.size)) throw new Error(`section at 0x${s.offset.toString(16)} spans the place of the inserted page`);
+    const out = Buffer.concat([buf.subarray(0, at), Buffer.alloc(PAGE), buf.subarray(at)]);
+    // Positions of header fields in `out`: a table after the insertion point moved with it.
+    const moved = (offset) => (offset >= at ? offset + PAGE : offset);
+    const newPhoff = moved(phoff);
+    const newShoff = moved(shoff);
+    out.writeBigUInt64LE(BigInt(newPhoff), 0x20);
+    if (shnum > 0) out.writeBigUInt64LE(BigInt(newShoff), 0x28);
+    for (let i = 0; i < phnum; i++) {
+        const h = newPhoff + i * phentsize;
+        const type = out.readUInt32LE(h);
+        const offset = Number(out.readBigUInt64LE(h + 8));
+        const filesz = Number(out.readBigUInt64LE(h + 32));
+        // Empty entries at offset 0 (PT_GNU_STACK, PT_GNU_PROPERTY without bytes) stay where they are.
+        if (offset >= at && !(offset === 0 && filesz === 0)) out.writeBigUInt64LE(BigInt(offset + PAGE), h + 8);
+        if (type === PT_LOAD && offset >= at && out.readBigUInt64LE(h + 48) > BigInt(PAGE)) out.writeBigUInt64LE(BigInt(PAGE), h + 48);
+    }
+    for (let i = 0; i < shnum; i++) {
+        const h = newShoff + i * shentsize;
+        const offset = Number(out.readBigUInt64LE(h + 24));
+        if (offset >= at) out.writeBigUInt64LE(BigInt(offset + PAGE), h + 24);
+    }
+    return out;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
     const [command, file, runpath] = process.argv.slice(2);
     if (command === 'set-runpath' && file && runpath !== undefined) {
         writeFileSync(file, setRunpath(readFileSync(file), runpath));
+    } else if (command === 'unalign' && file) {
+        writeFileSync(file, unalignSegments(readFileSync(file)));
     } else if (command === 'describe' && file) {
-        process.stdout.write(`${JSON.stringify(describeElf(readFileSync(file)))}\n`);
+        const buf = readFileSync(file);
+        process.stdout.write(`${JSON.stringify({ ...describeElf(buf), hugeMappable: hugeMappable(buf) })}\n`);
     } else {
-        process.stderr.write('usage: node scripts/elf.mjs set-runpath <file> <runpath> | describe <file>\n');
+        process.stderr.write('usage: node scripts/elf.mjs set-runpath <file> <runpath> | unalign <file> | describe <file>\n');
         process.exit(2);
     }
 }

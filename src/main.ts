@@ -8,6 +8,7 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { parseArgs } from './cli/args';
 import { errorMessage } from './errors';
 import { Logger, type Level } from './logging/logger';
+import { takeEarlyListener } from './protocol/early';
 import { checkCookie, chooseListenAddress, handshakeLine, negotiateVersion } from './protocol/handshake';
 import { Offload, serveCalls } from './protocol/offload';
 import { PluginServer } from './protocol/server';
@@ -256,8 +257,11 @@ export async function main(): Promise<number> {
         void server.stop().then(() => exit(0));
     });
 
-    const address = await server.listen(chooseListenAddress(process.env));
-    writeSync(1, handshakeLine(address, negotiated.version));
+    // The single executable's loader may have listened and printed the handshake line already, before
+    // the program was loaded (src/protocol/early.ts); then the server takes over its listener.
+    const early = takeEarlyListener();
+    const address = early ? server.adopt(early) : await server.listen(chooseListenAddress(process.env));
+    if (!early) writeSync(1, handshakeLine(address, negotiated.version));
     // The handshake is all stdout ever carries; anything that still reaches for it gets stderr.
     detachDescriptor(1);
     // A getter: creating process.stderr (a stream over the pipe) costs tens of milliseconds of CPU, paid

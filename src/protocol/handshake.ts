@@ -3,7 +3,6 @@
  * line it prints on stdout. Velero's client settings: core protocol 1, application protocol 2, cookie
  * VELERO_PLUGIN=hello, gRPC only.
  */
-import { randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,7 +56,9 @@ export interface ListenAddress {
  */
 export function chooseListenAddress(env: Env): ListenAddress {
     const dir = env['PLUGIN_UNIX_SOCKET_DIR'] || env['TMPDIR'] || tmpdir();
-    const path = join(dir, `plugin${randomInt(1_000_000_000, 9_999_999_999)}`);
+    // Math.random, not node:crypto: loading crypto costs 10-15 ms of CPU before the handshake, and the name
+    // needs to be unlikely to collide, not secret (go-plugin's own is os.CreateTemp's, not cryptographic).
+    const path = join(dir, `plugin${1_000_000_000 + Math.floor(Math.random() * 9_000_000_000)}`);
     if (Buffer.byteLength(path) <= MAX_UNIX_PATH) return { network: 'unix', address: path };
     return { network: 'tcp', address: '127.0.0.1:0' };
 }

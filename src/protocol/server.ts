@@ -4,10 +4,12 @@
  * registry. It knows nothing of KubeVirt.
  */
 import { rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { toPluginError } from '../errors';
 import type { Logger } from '../logging/logger';
 import { serviceDefinition } from './codec';
+import type { EarlyListener } from './early';
 import type { ListenAddress } from './handshake';
 import type { Registry } from './registry';
 import type { ActionKind, CallContext, ResourceIdentifier, ResourceSelector } from './types';
@@ -74,6 +76,9 @@ export class PluginServer {
     private readonly server: grpc.Server;
     private readonly streams = new Set<AnyStream>();
     private stopping = false;
+    /** The listener taken over from the loader (adopt), closed on stop, and the connections it accepted. */
+    private adopted: EarlyListener | undefined;
+    private readonly adoptedSockets = new Set<Socket>();
 
     constructor(private readonly options: ServerOptions) {
         this.server = new grpc.Server({
@@ -95,9 +100,26 @@ export class PluginServer {
         return { network: 'tcp', address: `127.0.0.1:${port}` };
     }
 
+    /**
+     * Serves on the listener the loader opened before the program was loaded (src/protocol/early.ts):
+     * every connection it accepted, and every later one, goes to grpc-js as if grpc-js had accepted it.
+     */
+    adopt(early: EarlyListener): ListenAddress {
+        const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+        this.adopted = early;
+        early.handOver((socket) => {
+            this.adoptedSockets.add(socket);
+            socket.once('close', () => this.adoptedSockets.delete(socket));
+            injector.injectConnection(socket);
+        });
+        return early.address;
+    }
+
     /** Ends open streams cleanly (status OK) and stops the server; forced after the grace period. */
     stop(): Promise<void> {
         this.stopping = true;
+        // An adopted listener is closed here (grpc-js closes only its own listeners).
+        this.adopted?.server.close();
         for (const stream of this.streams) endStream(stream);
         this.streams.clear();
         return new Promise((resolve) => {
@@ -106,10 +128,31 @@ export class PluginServer {
                 resolve();
             }, this.options.shutdownGraceMs ?? 1000);
             this.server.tryShutdown(() => {
-                clearTimeout(timer);
-                resolve();
+                void this.flushed().then(() => {
+                    clearTimeout(timer);
+                    resolve();
+                });
             });
         });
+    }
+
+    /**
+     * Resolves once every adopted connection has written all it had: grpc-js reports a session closed
+     * when http2 has only begun ending its socket, and for a connection grpc-js did not accept itself
+     * nothing else waits for that end; the process would exit with the last reply (Shutdown's) unsent.
+     * 'finish' needs no answer from the client (only the kernel taking the bytes).
+     */
+    private flushed(): Promise<void> {
+        const pending = [...this.adoptedSockets].filter((socket) => !socket.writableFinished && !socket.destroyed);
+        return Promise.all(
+            pending.map(
+                (socket) =>
+                    new Promise<void>((resolve) => {
+                        socket.once('finish', resolve);
+                        socket.once('close', resolve);
+                    }),
+            ),
+        ).then(() => undefined);
     }
 
     private context(kind: ActionKind, plugin: string): CallContext {

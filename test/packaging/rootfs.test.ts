@@ -9,8 +9,8 @@
  * /dev/null can be bind-mounted into the root filesystem; the inner one maps that root to Velero's uid
  * and gid and changes the root directory before the plugin starts (which then has no capabilities).
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -151,6 +151,77 @@ describe('the single executable in a glibc-only image like Velero’s', () => {
             expect((await started.exit).code).toBe(127);
         } finally {
             fs.cleanup();
+        }
+    });
+});
+
+interface ElfDescription {
+    needed: string[];
+    runpath: string[];
+    hugeMappable: { offset: number; vaddr: number; size: number }[];
+}
+
+function describeBinary(path: string): ElfDescription {
+    return JSON.parse(execFileSync(process.execPath, [join(REPO, 'scripts', 'elf.mjs'), 'describe', path]).toString()) as ElfDescription;
+}
+
+/** Starts a copy of the binary as Velero would, reads its smaps_rollup once it has printed the handshake, and ends it. */
+async function smapsAfterHandshake(binary: string, dir: string): Promise<Record<string, number>> {
+    const child = spawn(binary, ['--log-level=info'], { env: { ...VELERO_ENV, PLUGIN_UNIX_SOCKET_DIR: dir }, stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+        await new Promise<void>((resolve, reject) => {
+            child.stdout.on('data', (chunk: Buffer) => (chunk.includes('\n') ? resolve() : undefined));
+            child.on('exit', (code) => reject(new Error(`exited with ${String(code)} before the handshake`)));
+        });
+        const rollup = readFileSync(`/proc/${String(child.pid)}/smaps_rollup`, 'utf8');
+        return Object.fromEntries([...rollup.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1] as string, Number(m[2])]));
+    } finally {
+        child.kill('SIGKILL');
+    }
+}
+
+describe('the single executable’s ELF layout (scripts/elf.mjs, no readelf)', () => {
+    const binary = join(DIST, 'kubevirt-velero-plugin');
+
+    it('needs libstdc++ and libgcc_s, found through an $ORIGIN RUNPATH', () => {
+        const elf = describeBinary(binary);
+        expect(elf.needed).toEqual(expect.arrayContaining(LIBS));
+        expect(elf.runpath).toEqual(['$ORIGIN']);
+    });
+
+    it('has no segment the kernel could map with 2 MiB pages but the ELF header’s own', () => {
+        const elf = describeBinary(binary);
+        expect(elf.hugeMappable.filter((s) => s.offset !== 0)).toEqual([]);
+        // The header segment (symbols, relocations) is small: at most one 2 MiB range of it.
+        expect(elf.hugeMappable.every((s) => s.size < 2 * 4 * 1024 * 1024)).toBe(true);
+    });
+
+    it('the dynamic loader takes the two libraries from the binary’s directory (LD_DEBUG)', () => {
+        const dir = mkdtempSync(join(tmpdir(), 'kvp-ld-'));
+        try {
+            for (const file of ['kubevirt-velero-plugin', ...LIBS]) copyFileSync(join(DIST, file), join(dir, file));
+            chmodSync(join(dir, 'kubevirt-velero-plugin'), 0o755);
+            // Without Velero's cookie the binary prints its notice and exits 1, after the loader has run.
+            const result = spawnSync(join(dir, 'kubevirt-velero-plugin'), [], { env: { LD_DEBUG: 'libs' }, encoding: 'utf8' });
+            for (const lib of LIBS) expect(result.stderr).toMatch(new RegExp(`calling init: ${join(dir, lib).replace(/[.+]/g, '\\$&')}`));
+            expect(result.stderr).toContain('This binary is a plugin.');
+            expect(result.status).toBe(1);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it('a copy written in one write (its page cache in large folios) is mapped with no more than 2 MiB of huge pages', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'kvp-thp-'));
+        try {
+            const copy = join(dir, 'kubevirt-velero-plugin');
+            writeFileSync(copy, readFileSync(binary), { mode: 0o755 });
+            for (const lib of LIBS) copyFileSync(join(DIST, lib), join(dir, lib));
+            const rollup = await smapsAfterHandshake(copy, dir);
+            expect(rollup['Rss']).toBeGreaterThan(0);
+            expect(rollup['FilePmdMapped'] ?? 0).toBeLessThanOrEqual(2048);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
         }
     });
 });

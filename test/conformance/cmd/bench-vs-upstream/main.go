@@ -126,11 +126,13 @@ func main() {
 	}
 	for i := 0; i < *cold; i++ {
 		for _, p := range plugins {
-			first, cpu, exit := p.coldExecute(c, stopped)
+			rpc, first, cpu, exit := p.coldExecute(c, stopped)
+			res.add(p.name, "first_rpc_ms", rpc)
 			res.add(p.name, "first_execute_stopped_ms", first)
 			res.add(p.name, "first_execute_stopped_cpu_ms", cpu)
 			res.add(p.name, "exit_after_shutdown_ms", exit)
-			first, cpu, _ = p.coldExecute(c, running)
+			rpc, first, cpu, _ = p.coldExecute(c, running)
+			res.add(p.name, "first_rpc_ms", rpc)
 			res.add(p.name, "first_cluster_call_ms", first)
 			res.add(p.name, "first_cluster_call_cpu_ms", cpu)
 		}

@@ -81,18 +81,21 @@ func (p *plugin) execToHandshake() (ms, cpuMs float64) {
 	return ms, cpuMs
 }
 
-// coldExecute starts a new plugin process (a fresh manager), times the first Execute of
+// coldExecute starts a new plugin process (a fresh manager), times its first RPC (exec → AppliesTo
+// answered, through Velero's client: start, handshake, dial, dispense, call), times the first Execute of
 // backup-virtualmachine-action on it, then times CleanupClients (go-plugin's Kill: Shutdown, wait for exit).
-func (p *plugin) coldExecute(c *cluster, it item) (firstMs, firstCPUMs, exitMs float64) {
+func (p *plugin) coldExecute(c *cluster, it item) (firstRPCMs, firstMs, firstCPUMs, exitMs float64) {
 	m := p.manager()
+	t0 := time.Now()
 	a, err := m.GetBackupItemActionV2("kubevirt-velero-plugin/backup-virtualmachine-action")
 	must(err)
 	_, err = a.AppliesTo() // the process is up and answering
 	must(err)
+	firstRPCMs = float64(time.Since(t0).Microseconds()) / 1000
 	backup := benchBackup(it.namespace())
 	pid := p.pid()
 	cpu0 := cpuSeconds(pid)
-	t0 := time.Now()
+	t0 = time.Now()
 	_, _, _, _, err = a.Execute(&unstructured.Unstructured{Object: deepCopy(it.object)}, backup)
 	firstMs = float64(time.Since(t0).Microseconds()) / 1000
 	firstCPUMs = (cpuSeconds(pid) - cpu0) * 1000
@@ -103,7 +106,7 @@ func (p *plugin) coldExecute(c *cluster, it item) (firstMs, firstCPUMs, exitMs f
 	m.CleanupClients()
 	exitMs = float64(time.Since(t0).Microseconds()) / 1000
 	c.proxy.reset()
-	return firstMs, firstCPUMs, exitMs
+	return firstRPCMs, firstMs, firstCPUMs, exitMs
 }
 
 func benchBackup(ns string) *velerov1.Backup {
