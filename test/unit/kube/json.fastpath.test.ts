@@ -5,39 +5,51 @@
  * taken for an ordinary item.
  */
 import fc from 'fast-check';
+import type * as JsonModule from '../../../src/kube/json';
 import { InvalidJsonError, isRawNumber, MAX_JSON_DEPTH, parseLossless, parseLosslessExact, stringifyLossless, stringifyLosslessExact } from '../../../src/kube/json';
 import { jvArb, nest, toText } from '../../support/json-arbitrary';
 
-type Json = typeof import('../../../src/kube/json');
+type Json = typeof JsonModule;
 
-/** Where `a` and `b` differ in any way the plugin could see (prototype, own keys and their order, property kind, value, raw number text); undefined when nowhere. */
-function difference(a: unknown, b: unknown, path = '$'): string | undefined {
-    if (isRawNumber(a) || isRawNumber(b)) {
-        const text = (x: unknown): string | undefined => (isRawNumber(x) ? (x as { rawJSON: string }).rawJSON : undefined);
-        return isRawNumber(a) && isRawNumber(b) && text(a) === text(b) ? undefined : `${path}: raw number ${text(a)} vs ${text(b)}`;
+/** Where two leaves differ: raw numbers by their text, anything else by Object.is. */
+function leafDifference(a: unknown, b: unknown, path: string): string | undefined {
+    const text = (x: unknown): string | undefined => (isRawNumber(x) ? (x as { rawJSON: string }).rawJSON : undefined);
+    if (isRawNumber(a) || isRawNumber(b)) return isRawNumber(a) && isRawNumber(b) && text(a) === text(b) ? undefined : `${path}: raw number ${text(a)} vs ${text(b)}`;
+    return Object.is(a, b) ? undefined : `${path}: ${String(a)} vs ${String(b)}`;
+}
+
+function arrayDifference(a: unknown[], b: unknown[], path: string): string | undefined {
+    if (a.length !== b.length) return `${path}: length ${a.length} vs ${b.length}`;
+    for (let i = 0; i < a.length; i++) {
+        const d = difference(a[i], b[i], `${path}[${i}]`);
+        if (d !== undefined) return d;
     }
-    if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b) ? undefined : `${path}: ${String(a)} vs ${String(b)}`;
-    if (Array.isArray(a) !== Array.isArray(b)) return `${path}: array vs object`;
-    if (Array.isArray(a)) {
-        const bs = b as unknown[];
-        if (a.length !== bs.length) return `${path}: length ${a.length} vs ${bs.length}`;
-        for (let i = 0; i < a.length; i++) {
-            const d = difference(a[i], bs[i], `${path}[${i}]`);
-            if (d !== undefined) return d;
-        }
-        return undefined;
-    }
+    return undefined;
+}
+
+function objectDifference(a: object, b: object, path: string): string | undefined {
     if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return `${path}: prototypes differ`;
     const ak = Object.keys(a);
     const bk = Object.keys(b);
-    if (ak.join('\u0000') !== bk.join('\u0000') || ak.length !== bk.length) return `${path}: keys ${JSON.stringify(ak)} vs ${JSON.stringify(bk)}`;
+    if (JSON.stringify(ak) !== JSON.stringify(bk)) return `${path}: keys ${JSON.stringify(ak)} vs ${JSON.stringify(bk)}`;
     for (const k of ak) {
         const desc = Object.getOwnPropertyDescriptor(b, k);
-        if (!desc || !desc.enumerable || !desc.writable || !desc.configurable || !('value' in desc)) return `${path}.${k}: not a plain data property`;
+        if (!desc?.enumerable || !desc.writable || !desc.configurable || !('value' in desc)) return `${path}.${k}: not a plain data property`;
         const d = difference((a as Record<string, unknown>)[k], desc.value, `${path}.${k}`);
         if (d !== undefined) return d;
     }
     return undefined;
+}
+
+/**
+ * Where `a` and `b` differ in any way the plugin could see (prototype, own keys and their order, property
+ * kind, value, raw number text); undefined when nowhere.
+ */
+function difference(a: unknown, b: unknown, path = '$'): string | undefined {
+    const isNode = (x: unknown): x is object => typeof x === 'object' && x !== null && !isRawNumber(x);
+    if (!isNode(a) || !isNode(b)) return leafDifference(a, b, path);
+    if (Array.isArray(a) !== Array.isArray(b)) return `${path}: array vs object`;
+    return Array.isArray(a) ? arrayDifference(a, b as unknown[], path) : objectDifference(a, b, path);
 }
 
 /** The outcome of a parse: the value, or the error's class and message. */

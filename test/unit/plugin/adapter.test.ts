@@ -375,7 +375,10 @@ describe('restore calls that change nothing answer with the request bytes, witho
         const item = json({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'd', namespace: 'ns' }, spec: { storage: { storageClassName: 'fast' } } });
         const clone = jest.spyOn(jsonModule, 'deepClone');
         try {
-            const out = await restoreDeclaration(dataVolumeRestoreAction, () => new StaticCluster([cm]), {}).execute({ item, restore: RESTORE, itemFromBackup: item }, { log: quiet });
+            const out = await restoreDeclaration(dataVolumeRestoreAction, () => new StaticCluster([cm]), {}).execute(
+                { item, restore: RESTORE, itemFromBackup: item },
+                { log: quiet },
+            );
             expect(JSON.parse(out.item.toString('utf8'))).toMatchObject({ spec: { storage: { storageClassName: 'slow' } } });
             expect(clone).toHaveBeenCalledTimes(1);
         } finally {
