@@ -12,6 +12,15 @@
  * The parser is a single left-to-right pass with an explicit stack (linear time, no recursion) and
  * enforces bounds on size and nesting, so hostile input fails with a clear message instead of
  * exhausting the stack or the heap.
+ *
+ * Fast paths (docs/decisions/019-restore-call-cost.md): that parser runs in JavaScript, which the
+ * executable interprets (V8 --lite-mode), at some 10-20x the cost of the native JSON.parse. Most items
+ * need none of what it adds: parseLossless first proves with two regular-expression scans that the
+ * text has no number that a float would change and no key that is integer-like or `__proto__`, then
+ * lets JSON.parse build the value and gives every object a null prototype (checking the nesting bound
+ * on the way); any doubt, and any invalid text, goes to the exact parser, which also makes the error
+ * messages. stringifyLossless uses the native JSON.stringify while no object with a remembered key
+ * order exists in the process; both give the same bytes for every value parseLossless makes.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -52,7 +61,16 @@ function isIndexLike(key: string): boolean {
     return Number(key) < 4294967295;
 }
 
+/**
+ * Whether an object with a remembered key order was ever made in this process: until then every value
+ * the plugin handles has its keys in JavaScript's order, so JSON.stringify writes what `write` writes.
+ * (Velero starts a process per backup or restore; one item with integer-like keys only makes the rest
+ * of that process take the slower writer.)
+ */
+let keyOrderRemembered = false;
+
 function rememberOrder(obj: JsonObject, keys: string[]): void {
+    keyOrderRemembered = true;
     Object.defineProperty(obj, KEY_ORDER, { value: keys, enumerable: false, writable: true, configurable: true });
 }
 
@@ -254,7 +272,72 @@ export function parseLossless(bytes: Buffer | string): unknown {
         text = bytes.toString('utf8');
     }
     if (text.length === 0) throw new InvalidJsonError('no JSON value (empty input)');
+    const fast = parseNative(text);
+    return fast === NOT_PARSED ? new Parser(text).parse() : fast;
+}
+
+/** The exact parser alone, without the native fast path (tests compare the two). */
+export function parseLosslessExact(text: string): unknown {
+    if (text.length === 0) throw new InvalidJsonError('no JSON value (empty input)');
     return new Parser(text).parse();
+}
+
+const NOT_PARSED = Symbol('kvp.notParsed');
+
+/**
+ * A key JSON.parse would not leave in written order ("0", "42": JavaScript lists them first) or that
+ * is `__proto__`, written plainly; and any \u escape that could spell a character of one (a digit, "_",
+ * "p", "r", "o", "t"). Matches inside string values too: those only cost the exact parser.
+ */
+const SPECIAL_KEY = /"(?:\d+|__proto__)"\s*:|\\u00(?:3\d|5f|6f|7[0-4])/i;
+
+/**
+ * A number token that is not a plain integer of at most 15 digits (those always survive a float round
+ * trip): a fraction or an exponent, -0, or 16 digits and more. A token of JSON always stands between
+ * one of `:,[` and one of `,}]` (with white space); text inside strings that looks the same is found
+ * too and only checked for nothing.
+ */
+const NON_PLAIN_NUMBER = /[:,[]\s*(-0|-?\d+[.eE][-+.\deE]*|-?\d{16,})(?=\s*[,}\]])/g;
+
+/**
+ * JSON.parse, when it provably builds what the exact parser builds: the text is an object or array
+ * whose numbers all keep their text as floats and whose keys are neither integer-like nor
+ * `__proto__`. The objects get null prototypes and the nesting bound is checked as the exact parser
+ * does. NOT_PARSED: anything else, invalid JSON included (the exact parser then says what is wrong).
+ */
+function parseNative(text: string): unknown {
+    const first = text.charCodeAt(0);
+    if (first !== 0x7b && first !== 0x5b) return NOT_PARSED;
+    if (SPECIAL_KEY.test(text)) return NOT_PARSED;
+    NON_PLAIN_NUMBER.lastIndex = 0;
+    for (let m = NON_PLAIN_NUMBER.exec(text); m !== null; m = NON_PLAIN_NUMBER.exec(text)) {
+        const token = m[1] as string;
+        if (String(Number(token)) !== token) return NOT_PARSED;
+    }
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        return NOT_PARSED;
+    }
+    return adopt(value, 1) ? value : NOT_PARSED;
+}
+
+/**
+ * Gives every object of a JSON.parse result a null prototype (as the exact parser makes them); false
+ * when a container is nested deeper than MAX_JSON_DEPTH (the recursion stops there).
+ */
+function adopt(value: unknown, depth: number): boolean {
+    if (typeof value !== 'object' || value === null) return true;
+    if (depth > MAX_JSON_DEPTH) return false;
+    if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!adopt(value[i], depth + 1)) return false;
+        return true;
+    }
+    Object.setPrototypeOf(value, null);
+    const obj = value as Record<string, unknown>;
+    for (const key in obj) if (!adopt(obj[key], depth + 1)) return false;
+    return true;
 }
 
 /** Offset of the first byte that breaks UTF-8 (for the error message only; input known to be invalid). */
@@ -323,6 +406,19 @@ function write(value: unknown, inArray: boolean): string | undefined {
 
 /** Serialises a value produced by parseLossless: raw numbers verbatim, keys in their written order. */
 export function stringifyLossless(value: unknown): string {
+    if (!keyOrderRemembered) {
+        // Same bytes as `write` (raw numbers are written verbatim by both); a bigint makes it throw.
+        try {
+            return JSON.stringify(value) ?? 'null';
+        } catch {
+            // fall through to the exact writer
+        }
+    }
+    return write(value, false) ?? 'null';
+}
+
+/** stringifyLossless without the native fast path (tests compare the two). */
+export function stringifyLosslessExact(value: unknown): string {
     return write(value, false) ?? 'null';
 }
 

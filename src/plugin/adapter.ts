@@ -18,7 +18,7 @@ import type { Logger } from '../logging/logger';
 import type { Backup, Restore } from '../kube/velero';
 import type { ClusterReader } from '../cluster/reader';
 import type { ActionDeps, Applicability, BackupAction, BackupOutput, ItemBlockAction, RestoreAction, RestoreInput, RestoreOutput } from './contract';
-import { parseBackupOptions, parseRestoreOptions, type Env } from './options';
+import { parseBackupOptions, parseRestoreOptions, type Env, type RestoreOptions } from './options';
 import type { BackupItemActionDeclaration, ItemBlockActionDeclaration, ResourceIdentifier, ResourceSelector, RestoreItemActionDeclaration } from '../protocol/types';
 
 /** Decodes an item: a JSON object with a non-empty string kind. */
@@ -185,7 +185,11 @@ export async function runBackupAction(action: BackupAction, item: KubeObject, ba
     });
 }
 
-/** Runs a restore action's core on a decoded item; `itemFromBackup` is called on the core's first read only. */
+/**
+ * Runs a restore action's core on a decoded item; `itemFromBackup` is called on the core's first read
+ * only. `options`: the Restore's options when the caller has them parsed already (they are a function
+ * of the Restore and `env` only).
+ */
 export async function runRestoreAction(
     action: RestoreAction,
     item: KubeObject,
@@ -193,6 +197,7 @@ export async function runRestoreAction(
     itemFromBackup: () => KubeObject,
     env: Env,
     deps: ActionDeps,
+    options?: RestoreOptions,
 ): Promise<RestoreAnswer> {
     logStart(deps.log, action.name, item);
     return guarded(item, async () => {
@@ -201,7 +206,7 @@ export async function runRestoreAction(
         const input: RestoreInput = {
             item,
             restore,
-            options: parseRestoreOptions(restore, env),
+            options: options ?? parseRestoreOptions(restore, env),
             get itemFromBackup(): KubeObject {
                 fromBackup ??= itemFromBackup();
                 return fromBackup;
@@ -244,17 +249,43 @@ export function backupDeclaration(action: BackupAction, cluster: ClusterProvider
     };
 }
 
+/** A decoded Restore and its options, kept for the next call that carries the same bytes. */
+interface RestoreOwner {
+    bytes: Buffer;
+    restore: Restore;
+    options: RestoreOptions;
+}
+
+/**
+ * The Restore of a call and its options. Every call of a restore carries the same Restore: its bytes
+ * are compared with the last ones seen (a memcmp) and the decoded object and options are reused, so a
+ * call does not parse the Restore nor its options again. The options are frozen and no core reads or
+ * changes the Restore object itself (they read `options`); an invalid option is kept as its error, as
+ * on a first parse, and fails each call that reads it the same way.
+ */
+function restoreOwnerCache(env: Env): (bytes: Buffer) => RestoreOwner {
+    let last: RestoreOwner | undefined;
+    return (bytes) => {
+        if (last !== undefined && last.bytes.equals(bytes)) return last;
+        const restore = decodeOwner<Restore>(bytes, 'restore');
+        // A copy: the request's buffer can be a view of a larger one that must not be kept alive.
+        last = { bytes: Buffer.from(bytes), restore, options: parseRestoreOptions(restore, env) };
+        return last;
+    };
+}
+
 export function restoreDeclaration(action: RestoreAction, cluster: ClusterProvider, env: Env): RestoreItemActionDeclaration {
+    const ownerOf = restoreOwnerCache(env);
     return {
         kind: 'RestoreItemActionV2',
         name: action.name,
         selector: selectorOf(action.appliesTo),
         async execute(request, context) {
             const item = decodeItem(request.item);
-            const restore = decodeOwner<Restore>(request.restore, 'restore');
+            const { restore, options } = ownerOf(request.restore);
             // Decoded on first use only: few actions read it, and a VM is the largest item there is.
             const fromBackup = (): KubeObject => (request.itemFromBackup.length > 0 ? decodeItem(request.itemFromBackup, 'itemFromBackup') : item);
-            const out = await runRestoreAction(action, item, restore, fromBackup, env, lazyDeps(context.log, cluster));
+            const out = await runRestoreAction(action, item, restore, fromBackup, env, lazyDeps(context.log, cluster), options);
             return {
                 item: bytesOf(request.item, out.text),
                 additionalItems: admitRefs(item, out.additionalItems, context.log, 'additional item'),

@@ -59,6 +59,21 @@ export function rewriteNetworks(vmiSpec: unknown, mapping: NamespaceMapping, fie
 export function rewriteDataVolumeSpec(dvSpec: unknown, mapping: NamespaceMapping, fieldPrefix: string): NamespaceRewrite[] {
     if (mapping.size === 0) return [];
     const rewrites: NamespaceRewrite[] = [];
+    for (const { path, holder, from, to } of dataVolumeSourceRewrites(dvSpec, mapping)) {
+        holder[SOURCE_REF_NAMESPACE] = to;
+        rewrites.push({ field: `${fieldPrefix}.${path}.${SOURCE_REF_NAMESPACE}`, from, to });
+    }
+    return rewrites;
+}
+
+/** Whether rewriteDataVolumeSpec would change `dvSpec` (it is not changed here). */
+export function dataVolumeSpecNeedsRewrite(dvSpec: unknown, mapping: NamespaceMapping): boolean {
+    return mapping.size > 0 && dataVolumeSourceRewrites(dvSpec, mapping).length > 0;
+}
+
+/** The source namespaces of a DataVolume spec that `mapping` maps, with where they are. */
+function dataVolumeSourceRewrites(dvSpec: unknown, mapping: NamespaceMapping): { path: string; holder: Record<string, unknown>; from: string; to: string }[] {
+    const found: { path: string; holder: Record<string, unknown>; from: string; to: string }[] = [];
     const holders: [string, unknown][] = [
         ['source.pvc', pathGet(dvSpec, ['source', 'pvc'])],
         ['source.snapshot', pathGet(dvSpec, ['source', 'snapshot'])],
@@ -70,10 +85,9 @@ export function rewriteDataVolumeSpec(dvSpec: unknown, mapping: NamespaceMapping
         if (typeof from !== 'string') continue;
         const to = mapping.get(from);
         if (to === undefined) continue;
-        holder[SOURCE_REF_NAMESPACE] = to;
-        rewrites.push({ field: `${fieldPrefix}.${path}.${SOURCE_REF_NAMESPACE}`, from, to });
+        found.push({ path, holder, from, to });
     }
-    return rewrites;
+    return found;
 }
 
 /**

@@ -1,6 +1,6 @@
-import { ANN } from '../kube/annotations';
+import { ANN, LABEL } from '../kube/annotations';
 import { deepClone } from '../kube/json';
-import { annotationsOf } from '../kube/object';
+import { annotationsOf, labelsOf } from '../kube/object';
 import { PLUGIN_PREFIX, type RestoreAction } from '../plugin/contract';
 import { restorePvcUidLabel } from './common';
 
@@ -18,6 +18,8 @@ export const pvcRestoreAction: RestoreAction = {
         if (ANN.inProgress in annotationsOf(item)) {
             return { item, additionalItems: [], skipRestore: true };
         }
+        // Without the label there is nothing to restore or remove: the item goes back as it came.
+        if (!(LABEL.pvcUid in labelsOf(item))) return { item, additionalItems: [], skipRestore: false };
         const pvc = deepClone(item);
         restorePvcUidLabel(pvc, ANN.originalPvcUid);
         return { item: pvc, additionalItems: [], skipRestore: false };

@@ -91,17 +91,22 @@ export function dataVolumeTemplateStorageClassFields(vmSpec: unknown): StorageCl
     );
 }
 
+/** One storage-class field and the name it is to get. */
+interface StorageClassRemap {
+    field: StorageClassField;
+    to: string;
+}
+
 /**
- * Applies the change-storage-class ConfigMap to `fields` (mutating their holders). Reads the
+ * What the change-storage-class ConfigMap does to `fields`, without changing anything. Reads the
  * ConfigMap only when there is a field to map. A mapping to an empty name is a configuration error
  * naming the ConfigMap and the key; it fails only the items that use that key.
- * Returns the number of fields changed.
  */
-export async function remapStorageClasses(fields: readonly StorageClassField[], cluster: ClusterReader, log: Logger, what: string, veleroNamespace: string): Promise<number> {
-    if (fields.length === 0) return 0;
+export async function planStorageClassRemaps(fields: readonly StorageClassField[], cluster: ClusterReader, veleroNamespace: string): Promise<StorageClassRemap[]> {
+    if (fields.length === 0) return [];
     const map = await loadStorageClassMap(cluster, veleroNamespace);
-    if (!map) return 0;
-    let changed = 0;
+    if (!map) return [];
+    const remaps: StorageClassRemap[] = [];
     for (const f of fields) {
         const to = map.data.get(f.value);
         if (to === undefined) continue;
@@ -109,9 +114,20 @@ export async function remapStorageClasses(fields: readonly StorageClassField[], 
             throw new PluginError('InvalidConfig', `ConfigMap ${map.source}: key "${f.value}" maps storage class ${f.value} to an empty name`);
         }
         if (to === f.value) continue;
+        remaps.push({ field: f, to });
+    }
+    return remaps;
+}
+
+/**
+ * Applies the change-storage-class ConfigMap to `fields` (mutating their holders; see
+ * planStorageClassRemaps), one info line per field changed. Returns the number of fields changed.
+ */
+export async function remapStorageClasses(fields: readonly StorageClassField[], cluster: ClusterReader, log: Logger, what: string, veleroNamespace: string): Promise<number> {
+    const remaps = await planStorageClassRemaps(fields, cluster, veleroNamespace);
+    for (const { field: f, to } of remaps) {
         f.holder[STORAGE_CLASS_NAME] = to;
-        changed++;
         log.info(`Updating storage class of ${f.field} of ${what} from ${f.value} to ${to}`);
     }
-    return changed;
+    return remaps.length;
 }

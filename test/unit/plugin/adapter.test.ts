@@ -13,6 +13,7 @@ import { StaticCluster } from '../../support/static-cluster';
 import { PluginError } from '../../../src/errors';
 import { podItemBlockAction, vmItemBlockAction } from '../../../src/item-block-actions/itemblock';
 import { KNOB } from '../../../src/kube/knobs';
+import * as jsonModule from '../../../src/kube/json';
 import { deepClone, stringifyLossless } from '../../../src/kube/json';
 import { setLabel, type KubeObject } from '../../../src/kube/object';
 import type { Backup, Restore } from '../../../src/kube/velero';
@@ -294,6 +295,95 @@ describe('options are parsed once per call and an invalid one fails only the act
         const cluster = new RecordingCluster([]);
         await restoreDeclaration(dataVolumeRestoreAction, () => cluster, env).execute({ item, restore: RESTORE, itemFromBackup: item }, { log: quiet });
         expect(cluster.calls).toEqual([call]);
+    });
+});
+
+describe('the Restore of a restore is decoded once, and a different Restore is decoded anew', () => {
+    const dv = (spec: Record<string, unknown>): Buffer => json({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'd', namespace: 'a' }, spec });
+    const restoreWith = (mapping: Record<string, string>, labels: Record<string, string> = {}): Buffer =>
+        json({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r1', namespace: 'velero', labels }, spec: { namespaceMapping: mapping } });
+    const cloneFromA = dv({ source: { pvc: { namespace: 'a', name: 'golden' } } });
+
+    it('calls with the same Restore bytes parse its options once; new bytes are parsed again and take effect', async () => {
+        const declaration = restoreDeclaration(dataVolumeRestoreAction, () => new StaticCluster([]), {});
+        const parse = jest.spyOn(options, 'parseRestoreOptions');
+        try {
+            const toB = restoreWith({ a: 'b' });
+            const first = await declaration.execute({ item: cloneFromA, restore: toB, itemFromBackup: cloneFromA }, { log: quiet });
+            const second = await declaration.execute({ item: cloneFromA, restore: Buffer.from(toB), itemFromBackup: cloneFromA }, { log: quiet });
+            expect(parse).toHaveBeenCalledTimes(1);
+            for (const out of [first, second]) expect(out.item.toString('utf8')).toContain('"pvc":{"namespace":"b","name":"golden"}');
+            const toC = await declaration.execute({ item: cloneFromA, restore: restoreWith({ a: 'c' }), itemFromBackup: cloneFromA }, { log: quiet });
+            expect(parse).toHaveBeenCalledTimes(2);
+            expect(toC.item.toString('utf8')).toContain('"pvc":{"namespace":"c","name":"golden"}');
+            const none = await declaration.execute({ item: cloneFromA, restore: RESTORE, itemFromBackup: cloneFromA }, { log: quiet });
+            expect(none.item).toBe(cloneFromA);
+        } finally {
+            parse.mockRestore();
+        }
+    });
+
+    it('an invalid option fails every call that reads it with the same error, while other actions of the same Restore go on', async () => {
+        const restore = restoreWith({}, { [KNOB.restoreRunStrategy]: 'Sometimes' });
+        const vm = json({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm', namespace: 'ns' }, spec: { template: { spec: { domain: {} } } } });
+        const vmDeclaration = restoreDeclaration(vmRestoreAction, () => new StaticCluster([]), {});
+        const messages = [await failure(vmDeclaration.execute({ item: vm, restore, itemFromBackup: vm }, { log: quiet }))];
+        messages.push(await failure(vmDeclaration.execute({ item: vm, restore, itemFromBackup: vm }, { log: quiet })));
+        expect(messages[0]).toMatch(/^InvalidConfig: Restore label velero.kubevirt.io\/restore-run-strategy has invalid value "Sometimes"/);
+        expect(messages[1]).toBe(messages[0]);
+        const item = dv({});
+        const out = await restoreDeclaration(dataVolumeRestoreAction, noCluster, {}).execute({ item, restore, itemFromBackup: item }, { log: quiet });
+        expect(out.item).toBe(item);
+    });
+});
+
+describe('restore calls that change nothing answer with the request bytes, without a copy', () => {
+    it.each([
+        ['a DataVolume without a storage class or a mapped source', 'datavolume', { source: { http: { url: 'https://example.com/disk.img' } } }, []],
+        ['a DataVolume whose storage class no ConfigMap maps', 'datavolume', { storage: { storageClassName: 'fast' } }, []],
+        ['a DataVolume whose storage class the ConfigMap maps to itself', 'datavolume', { storage: { storageClassName: 'fast' } }, [{ fast: 'fast' }]],
+        ['a PVC without the pvc-uid label', 'pvc', {}, []],
+    ] as const)('%s', async (_name, kind, spec, configMaps) => {
+        const cms = configMaps.map((data, i) => ({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: `cm${i}`, namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'velero.io/change-storage-class': 'RestoreItemAction' } },
+            data,
+        }));
+        const item =
+            kind === 'pvc'
+                ? json({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'p', namespace: 'ns', labels: { app: 'x' } }, spec: { storageClassName: 'fast' } })
+                : json({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'd', namespace: 'ns' }, spec });
+        const clone = jest.spyOn(jsonModule, 'deepClone');
+        try {
+            const action = kind === 'pvc' ? pvcRestoreAction : dataVolumeRestoreAction;
+            const out = await restoreDeclaration(action, () => new StaticCluster(cms), {}).execute({ item, restore: RESTORE, itemFromBackup: item }, { log: quiet });
+            expect(out.item).toBe(item);
+            expect(clone).not.toHaveBeenCalled();
+        } finally {
+            clone.mockRestore();
+        }
+    });
+
+    it('a DataVolume whose storage class the ConfigMap maps is still rewritten', async () => {
+        const cm = {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'cm', namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'velero.io/change-storage-class': 'RestoreItemAction' } },
+            data: { fast: 'slow' },
+        };
+        const item = json({ apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'DataVolume', metadata: { name: 'd', namespace: 'ns' }, spec: { storage: { storageClassName: 'fast' } } });
+        const clone = jest.spyOn(jsonModule, 'deepClone');
+        try {
+            const out = await restoreDeclaration(dataVolumeRestoreAction, () => new StaticCluster([cm]), {}).execute(
+                { item, restore: RESTORE, itemFromBackup: item },
+                { log: quiet },
+            );
+            expect(JSON.parse(out.item.toString('utf8'))).toMatchObject({ spec: { storage: { storageClassName: 'slow' } } });
+            expect(clone).toHaveBeenCalledTimes(1);
+        } finally {
+            clone.mockRestore();
+        }
     });
 });
 
