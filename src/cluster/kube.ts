@@ -373,37 +373,46 @@ export class KubeCluster implements ClusterReader {
         for (let page = 1; ; page++) {
             const query = paged ? `limit=${this.pageSize}${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}` : '';
             const call = this.callOf(target, query, page);
-            let response: HttpResponse | undefined = await this.request(call, deadline);
-            if (response.status === 404) {
-                if (page > 1) throw new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP 404)`, statusMessage(response.body)));
-                await this.resolveNotFound(target, response, deadline);
-                return EMPTY_LIST;
-            }
-            if (response.status === 410) {
-                this.log.debug('the continue token of a LIST expired: listing again in one request', {
-                    resource: call.counted,
-                    namespace: call.namespace,
-                    page,
-                });
+            const answer = await this.fetchPage(target, call, page, deadline);
+            if (answer === 'not installed') return EMPTY_LIST;
+            if (answer === 'expired') {
+                this.log.debug('the continue token of a LIST expired: listing again in one request', { resource: call.counted, namespace: call.namespace, page });
                 list.clear();
                 paged = false;
                 token = '';
                 page = 0;
                 continue;
             }
-            const status = response.status;
-            const parsed = this.parse(target, response);
-            // The body is not needed any more: let it go before the items are slimmed.
-            response = undefined;
-            const rawItems = isRecord(parsed) ? parsed['items'] : undefined;
-            if (!isRecord(parsed) || !(Array.isArray(rawItems) || rawItems === null)) {
-                throw new PluginError('Cluster', `cannot ${call.description} (HTTP ${status}): the response is not a list`);
-            }
-            list.add(parsed, rawItems ?? []);
-            token = paged ? continueOf(parsed) : '';
+            list.add(answer.list, answer.items);
+            token = paged ? continueOf(answer.list) : '';
             if (token === '') break;
         }
         return { items: list.items, byKey: list.byKey };
+    }
+
+    /**
+     * One page of a LIST, parsed; its body is not kept past this call (the caller slims the items while
+     * nothing else of the page is alive). "expired": a 410 for a continued page.
+     */
+    private async fetchPage(
+        target: RequestTarget,
+        call: Call,
+        page: number,
+        deadline: number,
+    ): Promise<{ list: Record<string, unknown>; items: readonly unknown[] } | 'expired' | 'not installed'> {
+        const response = await this.request(call, deadline);
+        if (response.status === 404) {
+            if (page > 1) throw new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP 404)`, statusMessage(response.body)));
+            await this.resolveNotFound(target, response, deadline);
+            return 'not installed';
+        }
+        if (response.status === 410) return 'expired';
+        const parsed = this.parse(target, response);
+        const rawItems = isRecord(parsed) ? parsed['items'] : undefined;
+        if (!isRecord(parsed) || !(Array.isArray(rawItems) || rawItems === null)) {
+            throw new PluginError('Cluster', `cannot ${call.description} (HTTP ${response.status}): the response is not a list`);
+        }
+        return { list: parsed, items: rawItems ?? [] };
     }
 
     private async fetchOne(target: RequestTarget): Promise<KubeObject | undefined> {

@@ -36,7 +36,7 @@ function slimMetadata(metadata: Record<string, unknown>): ObjectMeta {
             out[key] = value;
         }
     }
-    return out as ObjectMeta;
+    return out;
 }
 
 function isPods(resource: GroupResource): boolean {
