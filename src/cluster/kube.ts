@@ -561,6 +561,7 @@ export class KubeCluster implements ClusterReader {
      */
     private async request(call: Call, deadline: number): Promise<HttpResponse> {
         const endpoint = await this.endpoint();
+        let reauthenticated = false;
         for (let attempt = 1; ; attempt++) {
             const started = this.now();
             const left = deadline - started;
@@ -580,6 +581,18 @@ export class KubeCluster implements ClusterReader {
                 this.counter.record(call.verb, call.counted, call.namespace, status, response.wireBytes);
                 this.logAttempt(call, status, started, attempt);
                 if ((status >= 200 && status <= 299) || status === 404 || call.answers?.includes(status) === true) return response;
+                if (status === 401 && !reauthenticated && endpoint.unauthorized?.(response.sentWith) === true) {
+                    // An exec plugin's credential the server no longer accepts (revoked, or expired early):
+                    // run the plugin again and repeat the request at once, once per call (client-go re-runs
+                    // it on a 401 too).
+                    reauthenticated = true;
+                    this.log.debug('the API server rejected the exec credential (401): running the credential plugin again', {
+                        verb: call.verb,
+                        resource: call.counted,
+                        namespace: call.namespace,
+                    });
+                    continue;
+                }
                 if (status === 401 || status === 403) throw forbidden(call, status, statusMessage(response.body));
                 retryable = isRetryableStatus(status);
                 if (retryable) retryAfter = retryAfterMs(response.headers['retry-after'], this.now());
