@@ -580,17 +580,9 @@ export class KubeCluster implements ClusterReader {
                 const { status } = response;
                 this.counter.record(call.verb, call.counted, call.namespace, status, response.wireBytes);
                 this.logAttempt(call, status, started, attempt);
-                if ((status >= 200 && status <= 299) || status === 404 || call.answers?.includes(status) === true) return response;
-                if (status === 401 && !reauthenticated && endpoint.unauthorized?.(response.sentWith) === true) {
-                    // An exec plugin's credential the server no longer accepts (revoked, or expired early):
-                    // run the plugin again and repeat the request at once, once per call (client-go re-runs
-                    // it on a 401 too).
+                if (isAnswer(call, status)) return response;
+                if (status === 401 && !reauthenticated && this.reauthenticate(endpoint, call, response)) {
                     reauthenticated = true;
-                    this.log.debug('the API server rejected the exec credential (401): running the credential plugin again', {
-                        verb: call.verb,
-                        resource: call.counted,
-                        namespace: call.namespace,
-                    });
                     continue;
                 }
                 if (status === 401 || status === 403) throw forbidden(call, status, statusMessage(response.body));
@@ -624,6 +616,21 @@ export class KubeCluster implements ClusterReader {
         }
     }
 
+    /**
+     * A 401 for an exec plugin's credential the server no longer accepts (revoked, or expired early):
+     * the credential is forgotten, so that the repeated request runs the plugin again (client-go re-runs
+     * it on a 401 too). True when the request is worth repeating; the caller does so once per call.
+     */
+    private reauthenticate(endpoint: Endpoint, call: Call, response: HttpResponse): boolean {
+        if (endpoint.unauthorized?.(response.sentWith) !== true) return false;
+        this.log.debug('the API server rejected the exec credential (401): running the credential plugin again', {
+            verb: call.verb,
+            resource: call.counted,
+            namespace: call.namespace,
+        });
+        return true;
+    }
+
     private outOfTime(): string {
         return `the call's deadline of ${seconds(this.deadlineMs)} leaves no time for another attempt`;
     }
@@ -639,6 +646,11 @@ export class KubeCluster implements ClusterReader {
             ...(attempt > 1 ? { attempt } : {}),
         });
     }
+}
+
+/** A status the caller handles: 2xx, 404, or one the call names (410 for a continued LIST page). */
+function isAnswer(call: Call, status: number): boolean {
+    return (status >= 200 && status <= 299) || status === 404 || call.answers?.includes(status) === true;
 }
 
 function attemptsNote(attempt: number): string {
