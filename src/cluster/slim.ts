@@ -22,7 +22,7 @@
 import { isRecord, type KubeObject, type ObjectMeta } from '../kube/object';
 import type { GroupResource } from '../kube/resources';
 
-export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 function slimMetadata(metadata: Record<string, unknown>): ObjectMeta {
     const out: Record<string, unknown> = {};

@@ -3,8 +3,8 @@
  * pages (limit/continue); when the snapshot a continue token names is compacted away between two pages,
  * the API server answers 410 Expired, and the reader lists again in one unpaged request, as client-go's
  * pager does. The reader runs in this process and reaches the apiserver through test/lab/fault-proxy.ts,
- * whose hook writes an object and compacts etcd when the second page is asked for (the proxy holds
- * the request for a while before forwarding it, so the compaction is done first).
+ * whose hook writes an object and compacts etcd when the second page is asked for, holding that request
+ * until both are done.
  *
  * The resource read is Events: since Kubernetes 1.34 (ListFromCacheSnapshot, on by default) the API
  * server answers the continued pages of a watch-cached resource from the watch cache's snapshot, which
@@ -14,8 +14,8 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultConfigLoader } from '../../src/cluster/config';
 import { KubeCluster } from '../../src/cluster/kube';
-import { readKubeconfigs, resolveAccess } from '../../src/cluster/kubeconfig';
 import { RequestCounter } from '../../src/cluster/stats';
 import type { KubeObject } from '../../src/kube/object';
 import type { GroupResource } from '../../src/kube/resources';
@@ -27,7 +27,6 @@ const NS = 'paging-410';
 const EVENTS = 7;
 /** Not a resource the plugin reads: the one whose continued pages still come from etcd (see above). */
 const EVENTS_RESOURCE: GroupResource = { group: '', version: 'v1', resource: 'events', namespaced: true };
-const HOLD_MS = 2000;
 
 let lab: Lab;
 let proxy: FaultProxy | undefined;
@@ -117,9 +116,9 @@ it('a LIST whose continue token expires between pages (410) is read again in one
     // compaction; the request is forwarded after both.
     let compacted: Promise<void> | undefined;
     p.onRequest = (path) => {
-        if (!path.includes(`/namespaces/${NS}/events`) || !path.includes('continue=') || compacted) return;
-        p.latencyMs = HOLD_MS;
+        if (!path.includes(`/namespaces/${NS}/events`) || !path.includes('continue=') || compacted) return undefined;
         compacted = lab.apply([event('written-between-pages')]).then(compactEtcd);
+        return compacted;
     };
 
     const lines: string[] = [];
@@ -128,7 +127,7 @@ it('a LIST whose continue token expires between pages (410) is read again in one
         log: new Logger('debug', (line) => lines.push(line)),
         counter,
         pageSize: 3,
-        loadConfig: async () => ({ source: 'test', access: resolveAccess(readKubeconfigs([kubeconfig], 'test', { skipMissing: false }), 'test', '') }),
+        loadConfig: defaultConfigLoader(join(lab.workDir, 'no-service-account'), { kubeconfig }),
     });
     try {
         const items = await reader.list(EVENTS_RESOURCE, NS);

@@ -259,7 +259,7 @@ export class FakeApiServer {
  * A LIST body paged as the API server pages it: with limit=N, at most N items from the offset the
  * continue token names, and metadata.continue (with remainingItemCount) while items are left.
  */
-export function page(body: unknown, query: string): unknown {
+function page(body: unknown, query: string): unknown {
     const params = new URLSearchParams(query);
     const limit = Number(params.get('limit') ?? '0');
     const list = body as { metadata?: Record<string, unknown>; items?: unknown[] };
