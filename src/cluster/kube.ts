@@ -42,8 +42,12 @@ export const DEFAULT_COOL_DOWN_MS = 1_000;
 /** Largest response body read (decoded); a larger one fails the read instead of the process. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_SOCKETS = 32;
-/** Items per LIST page (client-go's pager default); 0 reads every LIST in one request. */
-export const DEFAULT_PAGE_SIZE = 500;
+/**
+ * Items per LIST page; 0 reads every LIST in one request. client-go's pager uses 500; 100 measured a
+ * lower peak (anonymous RSS of a 1,000-VM backup 48 -> 41 MiB, decision 020) for 5x the requests (70
+ * instead of 14 for that namespace, against 8,000 of the Go plugin).
+ */
+export const DEFAULT_PAGE_SIZE = 100;
 
 /** API groups every API server serves: a 404 for one of their resources means a wrong URL, not "not installed". */
 const BUILT_IN_GROUPS = new Set([

@@ -701,10 +701,10 @@ describe('paged LISTs (limit/continue)', () => {
         expect(server.seen).toHaveLength(queries.length);
     });
 
-    it('the default page size is client-go pager default of 500', async () => {
+    it('the default page size is 100 (decision 020)', async () => {
         const h = harness(server.url);
         await h.reader.list(R.pods, 'ns1');
-        expect(server.seen.map((r) => r.query)).toEqual(['limit=500']);
+        expect(server.seen.map((r) => r.query)).toEqual(['limit=100']);
     });
 
     it('a server that ignores limit (no continue token) is read in one request', async () => {

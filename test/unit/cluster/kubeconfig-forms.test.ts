@@ -374,8 +374,8 @@ describe('proxy-url', () => {
     it.each([
         { proxy: 'http', target: 'https', expect: (port: number): string => `CONNECT 127.0.0.1:${port}` },
         { proxy: 'https', target: 'https', expect: (port: number): string => `CONNECT 127.0.0.1:${port}` },
-        { proxy: 'http', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=500` },
-        { proxy: 'https', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=500` },
+        { proxy: 'http', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=100` },
+        { proxy: 'https', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=100` },
     ])('an $proxy proxy to an $target server, with proxy credentials', async ({ proxy, target, expect: line }) => {
         const p = await startHttpProxy(proxy === 'https' ? pki.server : undefined);
         try {
