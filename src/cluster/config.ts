@@ -13,6 +13,7 @@ import https from 'node:https';
 import { delimiter, join } from 'node:path';
 import { registerCredential } from '../errors';
 import type * as CredentialsModule from './credentials';
+import type { Credential } from './credentials';
 import type { ClusterAccess } from './kubeconfig';
 import type * as KubeconfigModule from './kubeconfig';
 import type * as ProxyModule from './proxy';
@@ -137,8 +138,11 @@ export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: n
     const staticCert = access.tls.cert && access.tls.key ? { cert: access.tls.cert, key: access.tls.key } : undefined;
     const credentials = credentialSource(access.auth, access.execCluster, access.impersonate);
     let lastExecCert: { cert: string; key: string; id: string } | undefined;
+    // The credential each request was sent with, for unauthorized().
+    const sentWith = new WeakMap<https.RequestOptions, Credential>();
     return {
         server: access.server,
+        compression: access.disableCompression !== true,
         async requestOptions(): Promise<https.RequestOptions> {
             const credential = await credentials.get();
             let agent: http.Agent;
@@ -150,7 +154,12 @@ export async function endpointFromKubeConfig(loaded: LoadedConfig, maxSockets: n
             } else {
                 agent = agentFor(staticCert, 'static');
             }
-            return { agent, headers: credential.headers };
+            const options: https.RequestOptions = { agent, headers: credential.headers };
+            sentWith.set(options, credential);
+            return options;
+        },
+        unauthorized(used: https.RequestOptions): boolean {
+            return sentWith.get(used)?.rejected?.() ?? false;
         },
         close(): void {
             for (const agent of agents.values()) agent.destroy();

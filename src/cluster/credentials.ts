@@ -14,6 +14,11 @@ export interface Credential {
     headers: Record<string, string | string[]>;
     /** A client certificate from an exec plugin, when it returned one. */
     clientCert?: { cert: string; key: string } | undefined;
+    /**
+     * The server rejected this credential (401): forget it if it can be obtained afresh (an exec plugin's,
+     * as client-go does); true when the next get() will not return it again. Absent for fixed credentials.
+     */
+    rejected?: () => boolean;
 }
 
 export interface CredentialSource {
@@ -182,6 +187,14 @@ export class ExecCredentials {
         this.cached = fresh;
         return fresh;
     }
+
+    /**
+     * The server answered 401 to `used`: it is not asked for again. Only that credential is forgotten, so
+     * that many requests rejected at once run the plugin once (a credential got since is kept).
+     */
+    forget(used: ExecCredentialStatus): void {
+        if (this.cached === used) this.cached = undefined;
+    }
 }
 
 /**
@@ -226,6 +239,10 @@ export function credentialSource(
                     return {
                         headers: status.token !== undefined ? bearer(status.token).headers : { ...fixed },
                         clientCert: status.clientCert,
+                        rejected: () => {
+                            exec.forget(status);
+                            return true;
+                        },
                     };
                 },
             };

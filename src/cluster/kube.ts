@@ -5,7 +5,10 @@
  *    read fails with NoCluster and nothing else is affected.
  *  - Caches live as long as the reader, i.e. one plugin process, i.e. one backup or restore. A list is
  *    fetched successfully at most once per (resource, namespace), concurrent callers sharing the request
- *    in flight. get() is answered from a list already fetched; a name the list lacks, or a get() without
+ *    in flight. A LIST is read in pages of `pageSize` items (limit/continue, as client-go's pager): one
+ *    logical LIST, one snapshot of the collection; when the server expires the continue token (410) the
+ *    list is read again in one unpaged request, as client-go does. Cached objects are slimmed when
+ *    parsed (src/cluster/slim.ts: managedFields and other fields no reader consults are dropped). get() is answered from a list already fetched; a name the list lacks, or a get() without
  *    a list, is one GET whose answer (NotFound included) is cached too. A failure is remembered only for
  *    a short cool-down: callers within it fail at once without a request, the first one after it asks
  *    again, so a short outage costs the items read during it, not the rest of the run.
@@ -26,6 +29,7 @@ import type { Logger } from '../logging/logger';
 import { defaultConfigLoader, endpointFromKubeConfig, NO_CLUSTER_MESSAGE, type ConfigLoader } from './config';
 import type { ClusterReader } from './reader';
 import { DEFAULT_RETRY, isRetryableCode, isRetryableStatus, retryAfterMs, retryDelay, type RetryPolicy } from './retry';
+import { slimObject } from './slim';
 import { processRequestCounter, type RequestCounter, type Verb } from './stats';
 import { formatBytes, httpGet, messageOf, TransportError, type Endpoint, type HttpResponse } from './transport';
 
@@ -38,6 +42,12 @@ export const DEFAULT_COOL_DOWN_MS = 1_000;
 /** Largest response body read (decoded); a larger one fails the read instead of the process. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_MAX_SOCKETS = 32;
+/**
+ * Items per LIST page; 0 reads every LIST in one request. client-go's pager uses 500; 100 measured a
+ * lower peak (anonymous RSS of a 1,000-VM backup 48 -> 41 MiB, decision 020) for 5x the requests (70
+ * instead of 14 for that namespace, against 8,000 of the Go plugin).
+ */
+export const DEFAULT_PAGE_SIZE = 100;
 
 /** API groups every API server serves: a 404 for one of their resources means a wrong URL, not "not installed". */
 const BUILT_IN_GROUPS = new Set([
@@ -78,6 +88,8 @@ export interface KubeClusterOptions {
     counter?: RequestCounter;
     /** Concurrent connections to the API server. */
     maxSockets?: number;
+    /** Items per LIST page (`limit`); 0: no paging. */
+    pageSize?: number;
 }
 
 export interface RequestTarget {
@@ -98,6 +110,8 @@ interface Call {
     path: string;
     /** "list pods in namespace \"ns\"": the head of every error text. */
     description: string;
+    /** Statuses besides 2xx and 404 that are answers, not failures (410 for a continued LIST page). */
+    answers?: readonly number[];
 }
 
 interface FetchedList {
@@ -180,12 +194,37 @@ function listKey(resource: GroupResource, namespace: string): string {
     return `${groupResourceString(resource)}|${namespace}`;
 }
 
-/** Items of a LIST carry no apiVersion/kind; give them the list's, so they look like GET answers. */
-function withTypeMeta(item: KubeObject, apiVersion: unknown, itemKind: string | undefined): KubeObject {
-    const typed: KubeObject = {};
-    if (typeof apiVersion === 'string') typed.apiVersion = apiVersion;
-    if (itemKind !== undefined) typed.kind = itemKind;
-    return { ...typed, ...item };
+/** The collected pages of one LIST. */
+class ListBuilder {
+    readonly items: KubeObject[] = [];
+    readonly byKey = new Map<string, KubeObject>();
+
+    constructor(private readonly resource: GroupResource) {}
+
+    /** Adds the items of one parsed page: slimmed, with the list's apiVersion and item kind (src/cluster/slim.ts). */
+    add(page: Record<string, unknown>, rawItems: readonly unknown[]): void {
+        const apiVersion = typeof page['apiVersion'] === 'string' ? page['apiVersion'] : undefined;
+        const listKind = typeof page['kind'] === 'string' ? page['kind'] : '';
+        const itemKind = listKind.endsWith('List') ? listKind.slice(0, -'List'.length) : undefined;
+        for (const raw of rawItems) {
+            if (!isRecord(raw)) continue;
+            const item = slimObject(this.resource, raw, apiVersion, itemKind);
+            this.items.push(item);
+            this.byKey.set(`${scopeOf(this.resource, item.metadata?.namespace ?? '')}/${item.metadata?.name ?? ''}`, item);
+        }
+    }
+
+    clear(): void {
+        this.items.length = 0;
+        this.byKey.clear();
+    }
+}
+
+/** The continue token of a LIST page, "" on the last page. */
+function continueOf(page: Record<string, unknown>): string {
+    const metadata = page['metadata'];
+    const token = isRecord(metadata) ? metadata['continue'] : undefined;
+    return typeof token === 'string' ? token : '';
 }
 
 function seconds(ms: number): string {
@@ -252,6 +291,7 @@ export class KubeCluster implements ClusterReader {
     private readonly random: () => number;
     private readonly counter: RequestCounter;
     private readonly maxSockets: number;
+    private readonly pageSize: number;
     private endpointPromise: Promise<Endpoint> | undefined;
     private readonly lists: Memo<FetchedList>;
     private readonly gets: Memo<KubeObject | undefined>;
@@ -272,6 +312,7 @@ export class KubeCluster implements ClusterReader {
         this.random = options.random ?? Math.random;
         this.counter = options.counter ?? processRequestCounter;
         this.maxSockets = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
+        this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
         const coolDownMs = options.coolDownMs ?? DEFAULT_COOL_DOWN_MS;
         this.lists = new Memo(this.now, coolDownMs);
         this.gets = new Memo(this.now, coolDownMs);
@@ -321,27 +362,61 @@ export class KubeCluster implements ClusterReader {
         return this.lists.get(listKey(resource, namespace), () => this.fetchList({ verb: 'list', resource, namespace }));
     }
 
+    /**
+     * One logical LIST: its pages, each parsed and slimmed before the next is asked for, so that the
+     * process never holds more than one page's body, text and parse at once. Every page shares the
+     * call's deadline. A 410 for a continued page (the token's snapshot was compacted away) restarts the
+     * list as one unpaged request, as client-go's pager does (FullListIfExpired).
+     */
     private async fetchList(target: RequestTarget): Promise<FetchedList> {
         const deadline = this.now() + this.deadlineMs;
         if (this.notInstalled.has(groupResourceString(target.resource))) return EMPTY_LIST;
-        const response = await this.request(this.callOf(target), deadline);
-        if (response.status === 404) {
-            await this.resolveNotFound(target, response, deadline);
-            return EMPTY_LIST;
+        const list = new ListBuilder(target.resource);
+        let paged = this.pageSize > 0;
+        let token = '';
+        for (let page = 1; ; page++) {
+            const query = paged ? `limit=${this.pageSize}${token === '' ? '' : `&continue=${encodeURIComponent(token)}`}` : '';
+            const call = this.callOf(target, query, page);
+            const answer = await this.fetchPage(target, call, page, deadline);
+            if (answer === 'not installed') return EMPTY_LIST;
+            if (answer === 'expired') {
+                this.log.debug('the continue token of a LIST expired: listing again in one request', { resource: call.counted, namespace: call.namespace, page });
+                list.clear();
+                paged = false;
+                token = '';
+                page = 0;
+                continue;
+            }
+            list.add(answer.list, answer.items);
+            token = paged ? continueOf(answer.list) : '';
+            if (token === '') break;
         }
+        return { items: list.items, byKey: list.byKey };
+    }
+
+    /**
+     * One page of a LIST, parsed; its body is not kept past this call (the caller slims the items while
+     * nothing else of the page is alive). "expired": a 410 for a continued page.
+     */
+    private async fetchPage(
+        target: RequestTarget,
+        call: Call,
+        page: number,
+        deadline: number,
+    ): Promise<{ list: Record<string, unknown>; items: readonly unknown[] } | 'expired' | 'not installed'> {
+        const response = await this.request(call, deadline);
+        if (response.status === 404) {
+            if (page > 1) throw new PluginError('Cluster', withMessage(`cannot ${call.description} (HTTP 404)`, statusMessage(response.body)));
+            await this.resolveNotFound(target, response, deadline);
+            return 'not installed';
+        }
+        if (response.status === 410) return 'expired';
         const parsed = this.parse(target, response);
         const rawItems = isRecord(parsed) ? parsed['items'] : undefined;
         if (!isRecord(parsed) || !(Array.isArray(rawItems) || rawItems === null)) {
-            throw new PluginError('Cluster', `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not a list`);
+            throw new PluginError('Cluster', `cannot ${call.description} (HTTP ${response.status}): the response is not a list`);
         }
-        const listKind = typeof parsed['kind'] === 'string' ? parsed['kind'] : '';
-        const itemKind = listKind.endsWith('List') ? listKind.slice(0, -'List'.length) : undefined;
-        const items = (rawItems ?? []).filter(isRecord).map((i) => withTypeMeta(i as KubeObject, parsed['apiVersion'], itemKind));
-        const byKey = new Map<string, KubeObject>();
-        for (const item of items) {
-            byKey.set(`${scopeOf(target.resource, item.metadata?.namespace ?? '')}/${item.metadata?.name ?? ''}`, item);
-        }
-        return { items, byKey };
+        return { list: parsed, items: rawItems ?? [] };
     }
 
     private async fetchOne(target: RequestTarget): Promise<KubeObject | undefined> {
@@ -357,7 +432,7 @@ export class KubeCluster implements ClusterReader {
         if (!isRecord(parsed)) {
             throw new PluginError('Cluster', `cannot ${describeRequest(target)} (HTTP ${response.status}): the response is not an object`);
         }
-        return parsed;
+        return slimObject(target.resource, parsed);
     }
 
     /**
@@ -464,14 +539,22 @@ export class KubeCluster implements ClusterReader {
         return this.endpointPromise;
     }
 
-    private callOf(target: RequestTarget): Call {
+    /**
+     * The request of a target; for a LIST, `query` (limit, continue) and the page number: pages after the
+     * first are counted as "list-page" (one logical LIST is its first request and its continued pages)
+     * and named in error texts, and a 410 for them is an answer (the token expired).
+     */
+    private callOf(target: RequestTarget, query = '', page = 1): Call {
+        const continued = target.verb === 'list' && page > 1;
+        const description = describeRequest(target);
         return {
-            verb: target.verb,
+            verb: continued ? 'list-page' : target.verb,
             counted: groupResourceString(target.resource),
             namespace: target.namespace,
             name: target.name ?? '',
-            path: apiPath(target.resource, target.namespace, target.name),
-            description: describeRequest(target),
+            path: `${apiPath(target.resource, target.namespace, target.name)}${query === '' ? '' : `?${query}`}`,
+            description: continued ? `${description}, page ${page}` : description,
+            ...(continued ? { answers: [410] } : {}),
         };
     }
 
@@ -482,6 +565,7 @@ export class KubeCluster implements ClusterReader {
      */
     private async request(call: Call, deadline: number): Promise<HttpResponse> {
         const endpoint = await this.endpoint();
+        let reauthenticated = false;
         for (let attempt = 1; ; attempt++) {
             const started = this.now();
             const left = deadline - started;
@@ -500,7 +584,11 @@ export class KubeCluster implements ClusterReader {
                 const { status } = response;
                 this.counter.record(call.verb, call.counted, call.namespace, status, response.wireBytes);
                 this.logAttempt(call, status, started, attempt);
-                if ((status >= 200 && status <= 299) || status === 404) return response;
+                if (isAnswer(call, status)) return response;
+                if (status === 401 && !reauthenticated && this.reauthenticate(endpoint, call, response)) {
+                    reauthenticated = true;
+                    continue;
+                }
                 if (status === 401 || status === 403) throw forbidden(call, status, statusMessage(response.body));
                 retryable = isRetryableStatus(status);
                 if (retryable) retryAfter = retryAfterMs(response.headers['retry-after'], this.now());
@@ -532,6 +620,21 @@ export class KubeCluster implements ClusterReader {
         }
     }
 
+    /**
+     * A 401 for an exec plugin's credential the server no longer accepts (revoked, or expired early):
+     * the credential is forgotten, so that the repeated request runs the plugin again (client-go re-runs
+     * it on a 401 too). True when the request is worth repeating; the caller does so once per call.
+     */
+    private reauthenticate(endpoint: Endpoint, call: Call, response: HttpResponse): boolean {
+        if (endpoint.unauthorized?.(response.sentWith) !== true) return false;
+        this.log.debug('the API server rejected the exec credential (401): running the credential plugin again', {
+            verb: call.verb,
+            resource: call.counted,
+            namespace: call.namespace,
+        });
+        return true;
+    }
+
     private outOfTime(): string {
         return `the call's deadline of ${seconds(this.deadlineMs)} leaves no time for another attempt`;
     }
@@ -549,6 +652,11 @@ export class KubeCluster implements ClusterReader {
     }
 }
 
+/** A status the caller handles: 2xx, 404, or one the call names (410 for a continued LIST page). */
+function isAnswer(call: Call, status: number): boolean {
+    return (status >= 200 && status <= 299) || status === 404 || call.answers?.includes(status) === true;
+}
+
 function attemptsNote(attempt: number): string {
     return attempt > 1 ? `, ${attempt} attempts` : '';
 }
@@ -558,6 +666,7 @@ function forbidden(call: Call, status: number, message: string): PluginError {
     if (status === 401) {
         return new PluginError('Forbidden', `unauthorized: ${head}; check the plugin's credentials (service account token or kubeconfig user)`);
     }
-    const grant = call.verb === 'discover' ? `"get" on the non-resource URL ${call.path}` : `"${call.verb}" on ${call.counted}`;
+    const verb = call.verb === 'list-page' ? 'list' : call.verb;
+    const grant = verb === 'discover' ? `"get" on the non-resource URL ${call.path}` : `"${verb}" on ${call.counted}`;
     return new PluginError('Forbidden', `forbidden: ${head}; grant the plugin's identity ${grant} (see manifests/rbac)`);
 }

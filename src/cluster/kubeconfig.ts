@@ -59,6 +59,8 @@ export interface ClusterAccess {
     };
     auth: Auth;
     proxy?: URL | undefined;
+    /** The cluster's disable-compression: responses are asked for without gzip (client-go's DisableCompression). */
+    disableCompression?: boolean | undefined;
     impersonate?: Impersonation | undefined;
     /** The cluster entry as the exec plugin may see it (provideClusterInfo). */
     execCluster: Record<string, unknown>;
@@ -477,12 +479,14 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
     const serverName = cf.string('tls-server-name');
     const proxy = proxyUrl(cf.string('proxy-url'), cf);
     if (proxy) registerCredential(decodeURIComponent(proxy.password));
+    const disableCompression = cf.bool('disable-compression');
     const execCluster: Record<string, unknown> = {
         server,
         ...(serverName !== '' ? { 'tls-server-name': serverName } : {}),
         ...(insecure ? { 'insecure-skip-tls-verify': true } : {}),
         ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}),
         ...(proxy ? { 'proxy-url': proxy.href } : {}),
+        ...(disableCompression ? { 'disable-compression': true } : {}),
     };
     const extensions = clusterEntry.value['extensions'];
     if (Array.isArray(extensions)) {
@@ -496,6 +500,7 @@ export function resolveAccess(merged: MergedConfig, where: string, explicitConte
         tls: { ca, insecure, serverName: serverName === '' ? undefined : serverName, cert, key },
         auth,
         proxy,
+        ...(disableCompression ? { disableCompression } : {}),
         impersonate: impersonating ? { user: impersonateUser, uid, groups, extra } : undefined,
         execCluster,
     };

@@ -4,8 +4,12 @@
  * retries included; a request that never reached the network (no configuration) does not.
  */
 
-/** "discover": a discovery request (/apis, /apis/<group>/<version>) made to tell "not installed" from a wrong URL. */
-export type Verb = 'get' | 'list' | 'discover';
+/**
+ * "discover": a discovery request (/apis, /apis/<group>/<version>) made to tell "not installed" from a wrong URL.
+ * "list-page": a continued page of a LIST (its `continue` token): one logical LIST is one "list" request
+ * plus its "list-page" requests.
+ */
+export type Verb = 'get' | 'list' | 'list-page' | 'discover';
 
 export interface RequestStat {
     verb: Verb;

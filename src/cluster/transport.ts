@@ -11,7 +11,15 @@ import type { Readable } from 'node:stream';
 export interface Endpoint {
     /** The server URL without a trailing slash; API paths are appended to it (it may carry a path prefix). */
     readonly server: string;
+    /** Ask for gzip-compressed responses (false: the cluster's disable-compression). Default true. */
+    readonly compression?: boolean;
     requestOptions(): Promise<https.RequestOptions>;
+    /**
+     * The server answered 401 to a request sent with `used` (the options requestOptions gave it). When its
+     * credential can be obtained afresh (an exec credential plugin), it is forgotten and true is returned:
+     * a new attempt will run the plugin again (or use a credential another caller already got).
+     */
+    unauthorized?(used: https.RequestOptions): boolean;
     close(): void;
 }
 
@@ -22,6 +30,8 @@ export interface HttpResponse {
     body: Buffer;
     /** Bytes read from the socket for the body (compressed size when the server used gzip). */
     wireBytes: number;
+    /** The options (credentials) the request was sent with, from the endpoint's requestOptions. */
+    sentWith: https.RequestOptions;
 }
 
 /** A request that got no usable HTTP response. `code` is Node's error code, or "deadline". */
@@ -126,7 +136,8 @@ export function httpGet(endpoint: Endpoint, path: string, options: GetOptions): 
                     headers: {
                         ...requestOptions.headers,
                         Accept: 'application/json',
-                        'Accept-Encoding': 'gzip',
+                        // Without it Node asks for no encoding, and the server sends the body as it is.
+                        ...(endpoint.compression === false ? {} : { 'Accept-Encoding': 'gzip' }),
                         'User-Agent': 'kubevirt-velero-plugin',
                     },
                 },
@@ -165,7 +176,7 @@ export function httpGet(endpoint: Endpoint, path: string, options: GetOptions): 
                         clearTimeout(timer);
                         const whole = Buffer.concat(chunks);
                         chunks.length = 0;
-                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, wireBytes });
+                        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: whole, wireBytes, sentWith: requestOptions });
                     });
                     res.on('error', fail);
                     res.on('aborted', () => fail(new TransportError('ECONNRESET', 'the connection closed before the response ended', wireBytes)));

@@ -5,8 +5,8 @@ package conformance
 // pods, PVCs, VMIs, DataVolumes, VMs or ConfigMaps are meaningful. It serves only what the plugin
 // does with a real kube-apiserver: GET of one object and LIST of a resource in one namespace or in
 // all namespaces, as JSON, over HTTPS with a bearer token. It is a protocol stand-in, not a
-// Kubernetes: no watches, no selectors, no pagination, no writes (the real API server is exercised in
-// the lab).
+// Kubernetes: no watches, no selectors, no writes (the real API server is exercised in the lab); LISTs
+// are paged with limit/continue as the real server pages them (the token never expires here).
 //
 // Faithful where the plugin could notice:
 //   - paths /api/v1/... and /apis/<group>/<version>/..., namespaced and cluster-scoped;
@@ -19,7 +19,7 @@ package conformance
 //   - every object gets a resourceVersion, and a uid and creationTimestamp when the fixture has none.
 //
 // Anything the plugin asks for that a real server would answer differently from what the plugin
-// expects (a write, a query parameter, an unserved resource or version, a subresource) is recorded as
+// expects (a write, a query parameter other than limit/continue, an unserved resource or version, a subresource) is recorded as
 // a problem; runSuite fails the run when there is one.
 
 import (
@@ -306,9 +306,29 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, req *http.Request) {
 		writeStatus(w, apierrors.NewMethodNotSupported(schema.GroupResource{}, strings.ToLower(req.Method)))
 		return
 	}
-	if len(req.URL.Query()) > 0 {
-		// The real server would filter or paginate; this one does neither, so the plugin must not ask.
-		f.problem("%s: query parameters are not supported by the fake API server", what)
+	// Paging (limit, continue) is served as the real server serves it; anything else (selectors,
+	// watches, ...) the real server would answer differently, so the plugin must not ask.
+	query := req.URL.Query()
+	limit, offset := 0, 0
+	for key := range query {
+		if key != "limit" && key != "continue" {
+			f.problem("%s: query parameter %q is not supported by the fake API server", what, key)
+		}
+	}
+	if v := query.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			f.problem("%s: limit %q is not a positive integer", what, v)
+		}
+		limit = n
+	}
+	if v := query.Get("continue"); v != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(v)
+		n, err2 := strconv.Atoi(string(raw))
+		if err != nil || err2 != nil || limit == 0 {
+			f.problem("%s: continue %q is not a token this server gave (or comes without limit)", what, v)
+		}
+		offset = n
 	}
 
 	var group, version string
@@ -384,6 +404,9 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, req *http.Request) {
 	}
 
 	if name != "" {
+		if len(query) > 0 {
+			f.problem("%s: limit/continue on a GET", what)
+		}
 		for _, o := range f.objects[r] {
 			if o.namespace == namespace && o.name == name {
 				writeJSON(w, http.StatusOK, o.body)
@@ -413,6 +436,20 @@ func (f *fakeAPIServer) serve(w http.ResponseWriter, req *http.Request) {
 	listMeta := map[string]interface{}{"resourceVersion": strconv.Itoa(1000 + f.resourceVersion)}
 	if !r.builtin {
 		listMeta["continue"] = ""
+	}
+	if limit > 0 {
+		// A page of at most limit items from offset, and the token of the next page when there is one.
+		if offset > len(items) {
+			offset = len(items)
+		}
+		end := offset + limit
+		if end < len(items) {
+			listMeta["continue"] = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+			listMeta["remainingItemCount"] = len(items) - end
+		} else {
+			end = len(items)
+		}
+		items = items[offset:end]
 	}
 	writeJSON(w, http.StatusOK, map[string]interface{}{
 		"apiVersion": r.groupVersion(),
@@ -469,6 +506,31 @@ func TestFakeAPIServerAnswersAsTheAPIServerDoes(t *testing.T) {
 			first, _ := items[0].(map[string]interface{})
 			if b["kind"] != "VirtualMachineList" || len(items) != 6 || first["kind"] != "VirtualMachine" {
 				t.Errorf("unexpected list: kind %v, %d items, first kind %v", b["kind"], len(items), first["kind"])
+			}
+		}},
+		{"a list with limit is served in pages chained by continue, the same items in the same order", "/api/v1/namespaces/kvp-ns/persistentvolumeclaims?limit=3", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {
+			var names []string
+			for page := 1; ; page++ {
+				items, _ := b["items"].([]interface{})
+				if len(items) > 3 {
+					t.Fatalf("page %d has %d items, limit 3", page, len(items))
+				}
+				for _, i := range items {
+					names = append(names, i.(map[string]interface{})["metadata"].(map[string]interface{})["name"].(string))
+				}
+				token, _ := b["metadata"].(map[string]interface{})["continue"].(string)
+				if token == "" {
+					break
+				}
+				_, b = get("/api/v1/namespaces/kvp-ns/persistentvolumeclaims?limit=3&continue="+token, fakeAPIToken)
+			}
+			_, whole := get("/api/v1/namespaces/kvp-ns/persistentvolumeclaims", fakeAPIToken)
+			var want []string
+			for _, i := range whole["items"].([]interface{}) {
+				want = append(want, i.(map[string]interface{})["metadata"].(map[string]interface{})["name"].(string))
+			}
+			if strings.Join(names, ",") != strings.Join(want, ",") {
+				t.Errorf("pages gave %v, the whole list %v", names, want)
 			}
 		}},
 		{"a GET returns the object", "/apis/cdi.kubevirt.io/v1beta1/namespaces/kvp-ns/datavolumes/data-dv", fakeAPIToken, 200, func(t *testing.T, b map[string]interface{}) {

@@ -5,7 +5,8 @@
  * upstream with the lab's admin client certificate, and can
  *  - add latency to every forwarded request (to spread a fast backup over time),
  *  - answer every request with a fault instead (500 with a Status body, a reset, or no answer),
- *  - call a hook on each request before it decides (to start a fault at a chosen moment).
+ *  - call a hook on each request before it decides (to start a fault at a chosen moment); a hook that
+ *    returns a promise holds a forwarded request until it settles (to change the cluster in between).
  * Every request is recorded with its time, path and what was answered.
  */
 import { readFileSync } from 'node:fs';
@@ -40,8 +41,8 @@ export class FaultProxy {
     readonly requests: ProxiedRequest[] = [];
     fault: ProxyFault | undefined;
     latencyMs: number;
-    /** Called with each request's path before the proxy decides what to answer. */
-    onRequest: ((path: string) => void) | undefined;
+    /** Called with each request's path before the proxy decides what to answer; a returned promise holds the forwarding. */
+    onRequest: ((path: string) => void | Promise<void>) | undefined;
     private readonly started = Date.now();
     private readonly agent: https.Agent;
     private readonly upstream: URL;
@@ -86,7 +87,7 @@ export class FaultProxy {
 
     private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
         const path = req.url ?? '/';
-        this.onRequest?.(path);
+        const hold = this.onRequest?.(path);
         const fault = this.fault;
         if (fault !== undefined) {
             if ('hang' in fault) {
@@ -103,7 +104,14 @@ export class FaultProxy {
             res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: fault.message, code: fault.status }));
             return;
         }
-        setTimeout(() => this.forward(req, res, path), this.latencyMs);
+        setTimeout(() => {
+            if (hold === undefined) this.forward(req, res, path);
+            else
+                hold.then(
+                    () => this.forward(req, res, path),
+                    () => res.destroy(),
+                );
+        }, this.latencyMs);
     }
 
     private forward(req: http.IncomingMessage, res: http.ServerResponse, path: string): void {

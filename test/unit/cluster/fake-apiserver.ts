@@ -34,6 +34,8 @@ export type Fault = Reply | undefined;
 export interface SeenRequest {
     method: string;
     path: string;
+    /** The query string without "?" ("" when none): limit and continue of a paged LIST. */
+    query: string;
     authorization: string;
 }
 
@@ -142,10 +144,10 @@ export class FakeApiServer {
     }
 
     private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
-        const path = (req.url ?? '').split('?')[0] ?? '';
-        this.seen.push({ method: req.method ?? '', path, authorization: req.headers.authorization ?? '' });
+        const [path = '', query = ''] = (req.url ?? '').split('?');
+        this.seen.push({ method: req.method ?? '', path, query, authorization: req.headers.authorization ?? '' });
         const replies = this.scripted.get(path);
-        const reply = replies && replies.length > 0 ? (replies.length > 1 ? replies.shift() : replies[0]) : (this.fault ?? this.fromServed(path));
+        const reply = replies && replies.length > 0 ? (replies.length > 1 ? replies.shift() : replies[0]) : (this.fault ?? this.fromServed(path, query));
         if (reply === undefined) return;
         if ('hang' in reply) return;
         if ('reset' in reply) {
@@ -204,11 +206,11 @@ export class FakeApiServer {
         pump();
     }
 
-    private fromServed(path: string): Reply {
+    private fromServed(path: string, query: string): Reply {
         const parsed = parseApiPath(path);
         const installed = parsed !== undefined && !this.notInstalled.has(`${parsed.resource.group}/${parsed.resource.resource}`);
         const body = this.served.get(path);
-        if (body !== undefined && (parsed === undefined || installed)) return { status: 200, body };
+        if (body !== undefined && (parsed === undefined || installed)) return { status: 200, body: parsed?.name === undefined ? page(body, query) : body };
         const discovery = this.discovery(path);
         if (discovery !== undefined) return { status: 200, body: discovery };
         if (parsed === undefined || !installed) {
@@ -251,6 +253,25 @@ export class FakeApiServer {
             resources: resources.map((r) => ({ name: r.resource, namespaced: r.namespaced, kind: '', verbs: ['get', 'list'] })),
         };
     }
+}
+
+/**
+ * A LIST body paged as the API server pages it: with limit=N, at most N items from the offset the
+ * continue token names, and metadata.continue (with remainingItemCount) while items are left.
+ */
+function page(body: unknown, query: string): unknown {
+    const params = new URLSearchParams(query);
+    const limit = Number(params.get('limit') ?? '0');
+    const list = body as { metadata?: Record<string, unknown>; items?: unknown[] };
+    if (!(limit > 0) || !Array.isArray(list.items)) return body;
+    const offset = Number(Buffer.from(params.get('continue') ?? '', 'base64url').toString() || '0');
+    const end = Math.min(offset + limit, list.items.length);
+    const metadata: Record<string, unknown> = { ...list.metadata };
+    if (end < list.items.length) {
+        metadata['continue'] = Buffer.from(String(end)).toString('base64url');
+        metadata['remainingItemCount'] = list.items.length - end;
+    }
+    return { ...list, metadata, items: list.items.slice(offset, end) };
 }
 
 /** The resource (one of src/kube/resources.ts), namespace and name an API path addresses, if any. */

@@ -651,3 +651,179 @@ describe('logging and counting', () => {
         });
     });
 });
+
+describe('paged LISTs (limit/continue)', () => {
+    const pods = (n: number): KubeObject[] =>
+        Array.from({ length: n }, (_, i) => ({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: `p-${String(i).padStart(2, '0')}`, namespace: 'paged' },
+            status: { phase: 'Running' },
+        }));
+    const PAGED_PATH = '/api/v1/namespaces/paged/pods';
+    const podList = (items: KubeObject[], token?: string): Reply =>
+        ok({
+            apiVersion: 'v1',
+            kind: 'PodList',
+            metadata: { resourceVersion: '7', ...(token !== undefined ? { continue: token } : {}) },
+            items: items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest),
+        });
+
+    it.each([
+        {
+            name: 'a list longer than a page is read page by page and returned whole, in order',
+            size: 7,
+            pageSize: 3,
+            queries: ['limit=3', 'limit=3&continue=Mw', 'limit=3&continue=Ng'],
+        },
+        { name: 'a list of exactly one page is one request', size: 3, pageSize: 3, queries: ['limit=3'] },
+        { name: 'an empty list is one request', size: 0, pageSize: 3, queries: ['limit=3'] },
+        { name: 'page size 0 reads the list in one unpaged request', size: 7, pageSize: 0, queries: [''] },
+    ])('$name', async ({ size, pageSize, queries }) => {
+        server.serve(pods(size));
+        const h = harness(server.url, { pageSize });
+        const items = await h.reader.list(R.pods, 'paged');
+        expect(items.map((p) => p.metadata?.name)).toEqual(pods(size).map((p) => p.metadata?.name));
+        expect(items.every((p) => p.kind === 'Pod' && p.apiVersion === 'v1')).toBe(true);
+        expect(server.seen.filter((r) => r.path === PAGED_PATH).map((r) => r.query)).toEqual(queries);
+        // One logical LIST: its first request is the "list", the continued pages are counted apart.
+        const counted = h.counter.snapshot().byKey.map((e) => [e.verb, e.count]);
+        expect(counted).toEqual(
+            queries.length > 1
+                ? [
+                      ['list', 1],
+                      ['list-page', queries.length - 1],
+                  ]
+                : [['list', 1]],
+        );
+        // get() is answered from the pages.
+        if (size > 0) expect((await h.reader.get(R.pods, 'paged', `p-${String(size - 1).padStart(2, '0')}`))?.metadata?.name).toBeDefined();
+        expect(server.seen).toHaveLength(queries.length);
+    });
+
+    it('the default page size is 100 (decision 020)', async () => {
+        const h = harness(server.url);
+        await h.reader.list(R.pods, 'ns1');
+        expect(server.seen.map((r) => r.query)).toEqual(['limit=100']);
+    });
+
+    it('a server that ignores limit (no continue token) is read in one request', async () => {
+        server.reply(PAGED_PATH, podList(pods(5)));
+        const h = harness(server.url, { pageSize: 2 });
+        expect(await h.reader.list(R.pods, 'paged')).toHaveLength(5);
+        expect(server.seen.map((r) => r.query)).toEqual(['limit=2']);
+    });
+
+    it('an expired continue token (410) restarts the list as one unpaged request, as client-go does, without duplicates', async () => {
+        const all = pods(5);
+        server.reply(
+            PAGED_PATH,
+            podList(all.slice(0, 2), 'tok-1'),
+            failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'),
+            podList(all),
+        );
+        const h = harness(server.url, { pageSize: 2 });
+        const items = await h.reader.list(R.pods, 'paged');
+        expect(items.map((p) => p.metadata?.name)).toEqual(all.map((p) => p.metadata?.name));
+        expect(server.seen.map((r) => r.query)).toEqual(['limit=2', 'limit=2&continue=tok-1', '']);
+        expect(h.sleeps).toEqual([]);
+        expect(h.logs.filter((l) => l['@message'] === 'the continue token of a LIST expired: listing again in one request')).toHaveLength(1);
+        expect(h.counter.snapshot().byKey.map((e) => [e.verb, e.count, e.statuses])).toEqual([
+            ['list', 2, { '200': 2 }],
+            ['list-page', 1, { '410': 1 }],
+        ]);
+    });
+
+    it('a 410 for the first page is an error (there is no token to give up)', async () => {
+        server.reply(PAGED_PATH, failure(410, 'Gone', 'gone'));
+        const h = harness(server.url, { pageSize: 2 });
+        const thrown = (await rejection(h.reader.list(R.pods, 'paged'))) as PluginError;
+        expect({ reason: thrown.reason, detail: thrown.detail }).toEqual({ reason: 'Cluster', detail: 'cannot list pods in namespace "paged" (HTTP 410): gone' });
+    });
+
+    it.each([
+        {
+            name: 'a failing continued page fails the whole list, naming the page; it is retried like any request',
+            second: [failure(503, 'ServiceUnavailable', 'later')],
+            detail: 'cannot list pods in namespace "paged", page 2 (HTTP 503, 4 attempts): later',
+            reason: 'Cluster',
+        },
+        {
+            name: 'a forbidden continued page names the "list" permission',
+            second: [failure(403, 'Forbidden', 'no')],
+            detail: 'forbidden: cannot list pods in namespace "paged", page 2 (HTTP 403): no; grant the plugin\'s identity "list" on pods (see manifests/rbac)',
+            reason: 'Forbidden',
+        },
+    ])('$name', async ({ second, detail, reason }) => {
+        server.reply(PAGED_PATH, podList(pods(2), 'tok-1'), ...second);
+        const h = harness(server.url, { pageSize: 2 });
+        const thrown = (await rejection(h.reader.list(R.pods, 'paged'))) as PluginError;
+        expect({ reason: thrown.reason, detail: thrown.detail }).toEqual({ reason, detail });
+    });
+});
+
+describe('slimmed cache (decision 020)', () => {
+    const managed = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': {} } }];
+    const lastApplied = { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}', keep: 'me' };
+    const pod: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+            name: 'virt-launcher-s',
+            namespace: 'slim',
+            uid: 'u1',
+            labels: { 'kubevirt.io/created-by': 'vmi-uid' },
+            annotations: { ...lastApplied },
+            ownerReferences: [{ kind: 'VirtualMachineInstance', name: 's', uid: 'vmi-uid' }],
+            managedFields: managed,
+        },
+        spec: { containers: [{ name: 'compute', image: 'virt-launcher' }] },
+        status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'compute' }] },
+    };
+    const slimPod: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+            name: 'virt-launcher-s',
+            namespace: 'slim',
+            uid: 'u1',
+            labels: { 'kubevirt.io/created-by': 'vmi-uid' },
+            annotations: { keep: 'me' },
+            ownerReferences: [{ kind: 'VirtualMachineInstance', name: 's', uid: 'vmi-uid' }],
+        },
+        status: { phase: 'Running' },
+    };
+    const vmi: KubeObject = {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+        metadata: { name: 's', namespace: 'slim', annotations: { ...lastApplied }, managedFields: managed },
+        spec: { volumes: [{ name: 'root', dataVolume: { name: 's-root' } }] },
+        status: { phase: 'Running', conditions: [{ type: 'AgentConnected', status: 'True' }] },
+    };
+    const slimVmi: KubeObject = {
+        apiVersion: 'kubevirt.io/v1',
+        kind: 'VirtualMachineInstance',
+        metadata: { name: 's', namespace: 'slim', annotations: { keep: 'me' } },
+        spec: { volumes: [{ name: 'root', dataVolume: { name: 's-root' } }] },
+        status: { phase: 'Running', conditions: [{ type: 'AgentConnected', status: 'True' }] },
+    };
+
+    it.each([
+        { name: 'a listed pod keeps only its metadata (without managedFields and last-applied) and status.phase', read: 'list', resource: R.pods, object: pod, want: slimPod },
+        { name: 'a pod read by GET is slimmed the same way', read: 'get', resource: R.pods, object: pod, want: slimPod },
+        { name: 'a listed VMI keeps spec and status whole, only managedFields and last-applied go', read: 'list', resource: R.vmis, object: vmi, want: slimVmi },
+        { name: 'a VMI read by GET is slimmed the same way', read: 'get', resource: R.vmis, object: vmi, want: slimVmi },
+    ])('$name', async ({ read, resource, object, want }) => {
+        server.serve([object]);
+        const h = harness(server.url);
+        const got = read === 'list' ? (await h.reader.list(resource, 'slim'))[0] : await h.reader.get(resource, 'slim', object.metadata?.name ?? '');
+        expect(got).toEqual(want);
+    });
+
+    it('a pod without status keeps no status', async () => {
+        const { status: _s, ...bare } = pod;
+        server.serve([bare]);
+        const h = harness(server.url);
+        expect(Object.keys((await h.reader.list(R.pods, 'slim'))[0] ?? {})).toEqual(['apiVersion', 'kind', 'metadata']);
+    });
+});

@@ -35,7 +35,10 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-    for (const s of [tlsServer, plainServer, namedServer]) s.seen.length = 0;
+    for (const s of [tlsServer, plainServer, namedServer]) {
+        s.seen.length = 0;
+        s.rejected.clear();
+    }
 });
 
 type Dict = Record<string, unknown>;
@@ -252,6 +255,65 @@ describe('exec credential plugins', () => {
         expect(plainServer.seen.map((s) => s.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
     });
 
+    /** A plugin whose n-th run prints token `<prefix><n>` (no expiry: cached until the server rejects it). */
+    function countingPlugin(dir: string, prefix = 't'): Dict {
+        const script = execScript(
+            dir,
+            [
+                'echo run >> "$RUNS_FILE"',
+                'n=$(wc -l < "$RUNS_FILE" | tr -d " ")',
+                `printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s"}}' "${prefix}$n"`,
+            ].join('\n'),
+        );
+        return { apiVersion: 'client.authentication.k8s.io/v1beta1', command: script, env: [{ name: 'RUNS_FILE', value: join(dir, 'runs') }] };
+    }
+    const runs = (dir: string): number => (existsSync(join(dir, 'runs')) ? readFileSync(join(dir, 'runs'), 'utf8').split('\n').length - 1 : 0);
+
+    it('a 401 for the plugin credential runs the plugin again and repeats the request once; the new credential is kept', async () => {
+        const dir = newDir();
+        plainServer.rejected.add('Bearer t1');
+        const file = kubeconfig(dir, { server: plainServer.url }, { exec: countingPlugin(dir) });
+        await withReader(defaultConfigLoader(join(dir, 'no-sa'), { kubeconfig: file }), async (reader) => {
+            await reader.list(R.pods, 'ns1');
+            await reader.list(R.pods, 'ns2');
+        });
+        expect(plainServer.seen.map((s) => [s.path, s.authorization])).toEqual([
+            ['/api/v1/namespaces/ns1/pods', 'Bearer t1'],
+            ['/api/v1/namespaces/ns1/pods', 'Bearer t2'],
+            ['/api/v1/namespaces/ns2/pods', 'Bearer t2'],
+        ]);
+        expect(runs(dir)).toBe(2);
+    });
+
+    it('requests rejected at once run the plugin once more, not once each', async () => {
+        const dir = newDir();
+        plainServer.rejected.add('Bearer t1');
+        const file = kubeconfig(dir, { server: plainServer.url }, { exec: countingPlugin(dir) });
+        await withReader(defaultConfigLoader(join(dir, 'no-sa'), { kubeconfig: file }), (reader) =>
+            Promise.all([reader.list(R.pods, 'ns1'), reader.list(R.pods, 'ns2'), reader.list(R.pods, 'ns3')]),
+        );
+        expect(plainServer.seen.filter((s) => s.authorization === 'Bearer t2')).toHaveLength(3);
+        expect(runs(dir)).toBe(2);
+    });
+
+    it('a plugin credential rejected again after the new run fails the call as unauthorized (one re-run per call)', async () => {
+        const dir = newDir();
+        plainServer.rejected.add('Bearer t1').add('Bearer t2');
+        const file = kubeconfig(dir, { server: plainServer.url }, { exec: countingPlugin(dir) });
+        const thrown = (await rejection(listThrough(file))) as PluginError;
+        expect(thrown.reason).toBe('Forbidden');
+        expect(thrown.detail).toMatch(/^unauthorized: cannot list pods in namespace "ns1" \(HTTP 401\): Unauthorized; check the plugin's credentials/);
+        expect(plainServer.seen.map((s) => s.authorization)).toEqual(['Bearer t1', 'Bearer t2']);
+        expect(runs(dir)).toBe(2);
+    });
+
+    it('a 401 for a fixed token is not retried (nothing would change)', async () => {
+        plainServer.rejected.add('Bearer fixed');
+        const thrown = (await rejection(listThrough(kubeconfig(newDir(), { server: plainServer.url }, { token: 'fixed' })))) as PluginError;
+        expect(thrown.reason).toBe('Forbidden');
+        expect(plainServer.seen).toHaveLength(1);
+    });
+
     it('a client certificate from the plugin', async () => {
         const dir = newDir();
         writeFileSync(
@@ -277,12 +339,43 @@ describe('exec credential plugins', () => {
     });
 });
 
+describe('disable-compression', () => {
+    it.each([
+        { name: 'responses are asked for gzip-compressed by default', cluster: {}, encoding: 'gzip' },
+        { name: 'disable-compression: true asks for them uncompressed', cluster: { 'disable-compression': true }, encoding: undefined },
+        { name: 'disable-compression: false is the default', cluster: { 'disable-compression': false }, encoding: 'gzip' },
+    ])('$name', async ({ cluster, encoding }) => {
+        await listThrough(kubeconfig(newDir(), { server: plainServer.url, ...cluster }, { token: 'tk' }));
+        expect(plainServer.seen.map((s) => s.headers['accept-encoding'])).toEqual([encoding]);
+    });
+
+    it('the exec plugin sees disable-compression in the cluster information', async () => {
+        const dir = newDir();
+        const script = execScript(
+            dir,
+            ['printf "%s" "$KUBERNETES_EXEC_INFO" > "$INFO_FILE"', `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"x"}}'`].join(
+                '\n',
+            ),
+        );
+        const exec = {
+            apiVersion: 'client.authentication.k8s.io/v1',
+            command: script,
+            interactiveMode: 'Never',
+            provideClusterInfo: true,
+            env: [{ name: 'INFO_FILE', value: join(dir, 'info') }],
+        };
+        await listThrough(kubeconfig(dir, { server: plainServer.url, 'disable-compression': true }, { exec }));
+        const info = JSON.parse(readFileSync(join(dir, 'info'), 'utf8')) as { spec: { cluster: Dict } };
+        expect(info.spec.cluster['disable-compression']).toBe(true);
+    });
+});
+
 describe('proxy-url', () => {
     it.each([
         { proxy: 'http', target: 'https', expect: (port: number): string => `CONNECT 127.0.0.1:${port}` },
         { proxy: 'https', target: 'https', expect: (port: number): string => `CONNECT 127.0.0.1:${port}` },
-        { proxy: 'http', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods` },
-        { proxy: 'https', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods` },
+        { proxy: 'http', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=100` },
+        { proxy: 'https', target: 'http', expect: (port: number): string => `GET http://127.0.0.1:${port}/api/v1/namespaces/ns1/pods?limit=100` },
     ])('an $proxy proxy to an $target server, with proxy credentials', async ({ proxy, target, expect: line }) => {
         const p = await startHttpProxy(proxy === 'https' ? pki.server : undefined);
         try {

@@ -101,6 +101,8 @@ const LIST = JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: { res
 /** An API server that answers every GET with an empty list and records how it was authenticated. */
 export class RecordingServer {
     readonly seen: Seen[] = [];
+    /** Authorization headers answered with 401 Unauthorized (a revoked credential). */
+    readonly rejected = new Set<string>();
     private constructor(
         private readonly server: http.Server,
         readonly url: string,
@@ -117,6 +119,11 @@ export class RecordingServer {
                 clientCn: socket.authorized ? cn : '',
                 headers: req.headers,
             });
+            if (rec.rejected.has(req.headers.authorization ?? '')) {
+                res.writeHead(401, { 'Content-Type': 'application/json' });
+                res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 }));
+                return;
+            }
             res.writeHead(200, { 'Content-Type': 'application/json' });
             res.end(LIST);
         };

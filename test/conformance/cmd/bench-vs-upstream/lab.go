@@ -268,7 +268,7 @@ func (b *countingBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
-// classify names a request: verb (get/list/watch/create/...), resource (plural[.group]) and namespace.
+// classify names a request: verb (get/list/list-page/watch/create/...), resource (plural[.group]) and namespace.
 func classify(r *http.Request) requestKey {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	var group string
@@ -302,6 +302,11 @@ func classify(r *http.Request) requestKey {
 		}
 		if r.URL.Query().Get("watch") == "true" {
 			verb = "watch"
+		}
+		// A continued page of a paged LIST (limit/continue): one logical LIST is its first request and
+		// these, so they are counted apart ("list-page") and LISTs per (namespace, resource) stay logical.
+		if verb == "list" && r.URL.Query().Get("continue") != "" {
+			verb = "list-page"
 		}
 	}
 	return requestKey{verb: verb, resource: resource, namespace: ns}
