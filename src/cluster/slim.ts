@@ -19,18 +19,20 @@
  * go through the VMI spec graph; VMs, PVCs and DataVolumes are read for labels, owners, annotations,
  * status.phase and spec fields).
  */
+import { emptyObject } from '../kube/json';
 import { isRecord, type KubeObject, type ObjectMeta } from '../kube/object';
 import type { GroupResource } from '../kube/resources';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 function slimMetadata(metadata: Record<string, unknown>): ObjectMeta {
-    const out: Record<string, unknown> = {};
+    const out = emptyObject();
     for (const key of Object.keys(metadata)) {
         if (key === 'managedFields') continue;
         const value = metadata[key];
         if (key === 'annotations' && isRecord(value) && LAST_APPLIED in value) {
-            const { [LAST_APPLIED]: _dropped, ...rest } = value;
+            const rest = emptyObject();
+            for (const name of Object.keys(value)) if (name !== LAST_APPLIED) rest[name] = value[name];
             out[key] = rest;
         } else {
             out[key] = value;
@@ -49,7 +51,7 @@ function isPods(resource: GroupResource): boolean {
  * Builds a new object; `item` is a freshly parsed value nothing else holds.
  */
 export function slimObject(resource: GroupResource, item: Record<string, unknown>, apiVersion?: string, kind?: string): KubeObject {
-    const out: KubeObject = {};
+    const out = emptyObject() as KubeObject;
     if (apiVersion !== undefined) out.apiVersion = apiVersion;
     if (kind !== undefined) out.kind = kind;
     const pod = isPods(resource);
@@ -60,7 +62,9 @@ export function slimObject(resource: GroupResource, item: Record<string, unknown
         } else if (!pod || key === 'apiVersion' || key === 'kind') {
             out[key] = value;
         } else if (key === 'status' && isRecord(value) && value['phase'] !== undefined) {
-            out.status = { phase: value['phase'] };
+            const status = emptyObject();
+            status['phase'] = value['phase'];
+            out.status = status;
         }
     }
     return out;
