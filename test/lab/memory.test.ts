@@ -21,6 +21,8 @@ import { startLab, type Lab } from './lab';
 const CGROUP_ROOT = '/sys/fs/cgroup/memory';
 const LIMIT = 512 * 1024 * 1024;
 const VMS = Number(process.env['KVP_MEMORY_VMS'] ?? '1000');
+/** KVP_MEMORY_CLUSTER=1: run on the kwok/CSI lab (launcher pods Running on node01, CSI snapshots taken). */
+const CLUSTER = process.env['KVP_MEMORY_CLUSTER'] === '1';
 const NS = 'mem-vms';
 const MAPPED = 'mem-vms-restored';
 const MINUTES = 60_000;
@@ -224,8 +226,9 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
             veleroLogLevel: 'info',
             // The world this check was written for (as the shared lab): no kubelet, no CSI snapshots,
             // so the memory measured is the plugin's and Velero's, not 2,000 hook execs and snapshots.
-            kwok: false,
-            csi: false,
+            kwok: CLUSTER,
+            csi: CLUSTER,
+            provisioner: false,
             // The wrapper moves itself into the cgroup, then becomes the velero server.
             veleroCommandPrefix: ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', join(cgroup, 'cgroup.procs')],
         });
@@ -280,7 +283,7 @@ describe('inside a 512 MiB memory cgroup (Velero’s default pod limit)', () => 
                 }
             }, 100);
             writeFileSync(join(cgroup, 'memory.max_usage_in_bytes'), '0');
-            await l.velero(['backup', 'create', 'mem-backup', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
+            await l.velero(['backup', 'create', 'mem-backup', '--include-namespaces', NS, ...(CLUSTER ? [] : ['--snapshot-volumes=false']), '--wait']);
             const backupPeak = Number(cgroupFile('memory.max_usage_in_bytes'));
             const backup = await l.getJson('backups.velero.io', l.veleroNamespace, 'mem-backup');
             const bs = (backup?.['status'] ?? {}) as { phase?: string; errors?: number; progress?: { itemsBackedUp?: number } };
