@@ -17,11 +17,19 @@ import https from 'node:https';
 import { join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
 import { startLab, type Lab } from './lab';
+import { CSI_DRIVER, STORAGE_CLASS } from './cluster';
 
 const CGROUP_ROOT = '/sys/fs/cgroup/memory';
 const LIMIT = 512 * 1024 * 1024;
 const VMS = Number(process.env['KVP_MEMORY_VMS'] ?? '1000');
-/** KVP_MEMORY_CLUSTER=1: run on the kwok/CSI lab (launcher pods Running on node01, CSI snapshots taken). */
+/**
+ * KVP_MEMORY_CLUSTER=1: run on the kwok/CSI lab (launcher pods Running on node01, CSI snapshots taken).
+ * Each claim then gets its CSI PersistentVolume: with snapshots on, Velero looks up the volume of every
+ * claim a pod mounts (its volume policy), and a claim whose status says Bound without a volume behind it
+ * fails twice per VM ("fail to get PV for PVC …" and "Error backing up item" for the launcher pod:
+ * 2,000 errors for 1,000 VMs, issue 11). Without snapshots Velero never asks, so the default run keeps
+ * the fixture it was measured with.
+ */
 const CLUSTER = process.env['KVP_MEMORY_CLUSTER'] === '1';
 const NS = 'mem-vms';
 const MAPPED = 'mem-vms-restored';
@@ -137,6 +145,7 @@ async function createNamespace(api: Api, ns: string, count: number): Promise<voi
         secrets: `/api/v1/namespaces/${ns}/secrets`,
         pods: `/api/v1/namespaces/${ns}/pods`,
         pvcs: `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+        pvs: '/api/v1/persistentvolumes',
         vms: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachines`,
         vmis: `/apis/kubevirt.io/v1/namespaces/${ns}/virtualmachineinstances`,
         dvs: `/apis/cdi.kubevirt.io/v1beta1/namespaces/${ns}/datavolumes`,
@@ -169,6 +178,23 @@ async function createNamespace(api: Api, ns: string, count: number): Promise<voi
             spec: DV_SPEC,
         });
         await api.request('PATCH', `${p.dvs}/${name}-root/status`, { status: { phase: 'Succeeded', progress: '100.0%', claimName: `${name}-root` } }, merge);
+        const pv = `pv-${ns}-${name}-root`;
+        if (CLUSTER) {
+            await api.request('POST', p.pvs, {
+                apiVersion: 'v1',
+                kind: 'PersistentVolume',
+                metadata: { name: pv },
+                spec: {
+                    capacity: { storage: '1Gi' },
+                    accessModes: ['ReadWriteOnce'],
+                    persistentVolumeReclaimPolicy: 'Delete',
+                    storageClassName: STORAGE_CLASS,
+                    csi: { driver: CSI_DRIVER, volumeHandle: `mem-${name}-root` },
+                    claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: `${name}-root` },
+                },
+            });
+            await api.request('PATCH', `${p.pvs}/${pv}/status`, { status: { phase: 'Bound' } }, merge);
+        }
         await api.request('POST', p.pvcs, {
             apiVersion: 'v1',
             kind: 'PersistentVolumeClaim',
@@ -178,7 +204,11 @@ async function createNamespace(api: Api, ns: string, count: number): Promise<voi
                 ownerReferences: [owner(dv)],
                 annotations: { 'cdi.kubevirt.io/createdForDataVolume': dv.metadata?.uid ?? '', 'cdi.kubevirt.io/storage.pod.phase': 'Succeeded' },
             },
-            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+            spec: {
+                accessModes: ['ReadWriteOnce'],
+                resources: { requests: { storage: '1Gi' } },
+                ...(CLUSTER ? { storageClassName: STORAGE_CLASS, volumeName: pv } : {}),
+            },
         });
         await api.request('PATCH', `${p.pvcs}/${name}-root/status`, { status: { phase: 'Bound', capacity: { storage: '1Gi' } } }, merge);
         const vmi = await api.request('POST', p.vmis, {
