@@ -75,7 +75,12 @@ export function mockCalls(csi: CsiState, method?: string): MockCsiCall[] {
         const i = line.indexOf('gRPCCall: {');
         if (i < 0) continue;
         try {
-            const c = JSON.parse(line.slice(i + 'gRPCCall: '.length)) as { Method?: string; Request?: Record<string, unknown>; Response?: Record<string, unknown> | null; Error?: string };
+            const c = JSON.parse(line.slice(i + 'gRPCCall: '.length)) as {
+                Method?: string;
+                Request?: Record<string, unknown>;
+                Response?: Record<string, unknown> | null;
+                Error?: string;
+            };
             const m = c.Method ?? '';
             if (method !== undefined && !m.endsWith(`/${method}`)) continue;
             calls.push({ method: m, request: c.Request ?? {}, response: c.Response ?? null, error: c.Error ?? '' });
@@ -397,39 +402,57 @@ export interface RestoredDisk {
     createVolume: { fromSnapshot?: string; volumeId?: string; error: string }[];
 }
 
-export async function restoredDisk(lab: Pick<ClusterLab, 'getJson'> & { state: { csi?: CsiState } }, ns: string, claim: string): Promise<RestoredDisk> {
+type DiskLab = Pick<ClusterLab, 'getJson'> & { state: { csi?: CsiState } };
+
+/** The snapshot handle behind a VolumeSnapshot: its bound content's status (or, pre-provisioned, spec) handle. */
+async function snapshotHandleOf(lab: DiskLab, ns: string, volumeSnapshot: string): Promise<string | undefined> {
+    const vs = await lab.getJson('volumesnapshots.snapshot.storage.k8s.io', ns, volumeSnapshot);
+    const content = (vs?.status as { boundVolumeSnapshotContentName?: string } | undefined)?.boundVolumeSnapshotContentName;
+    if (content === undefined) return undefined;
+    const vsc = await lab.getJson('volumesnapshotcontents.snapshot.storage.k8s.io', '', content);
+    return (vsc?.status as { snapshotHandle?: string } | undefined)?.snapshotHandle ?? (vsc?.spec as { source?: { snapshotHandle?: string } } | undefined)?.source?.snapshotHandle;
+}
+
+/** The driver's CreateVolume calls for the CSI volume named `name` (csi-provisioner names it after the PV). */
+function createVolumeCalls(csi: CsiState | undefined, name: string): RestoredDisk['createVolume'] {
+    if (csi === undefined) return [];
+    return mockCalls(csi, 'CreateVolume')
+        .filter((c) => c.request['name'] === name)
+        .map((c) => {
+            const snap = (c.request['volume_content_source'] as { Type?: { Snapshot?: { snapshot_id?: string } } } | undefined)?.Type?.Snapshot?.snapshot_id;
+            const vol = (c.response?.['volume'] as { volume_id?: string } | undefined)?.volume_id;
+            return { ...(snap === undefined ? {} : { fromSnapshot: snap }), ...(vol === undefined ? {} : { volumeId: vol }), error: c.error };
+        });
+}
+
+/** What a PersistentVolume says about the claim it is bound to. */
+function pvFacts(pv: KubeObject | undefined, ns: string, claim: string, uid: string | undefined): Pick<RestoredDisk, 'pvDriver' | 'volumeHandle' | 'pvClaimRefMatches'> {
+    const spec = (pv?.spec ?? {}) as { csi?: { driver?: string; volumeHandle?: string }; claimRef?: { namespace?: string; name?: string; uid?: string } };
+    const csi = spec.csi ?? {};
+    const ref = spec.claimRef ?? {};
+    return {
+        ...(csi.driver === undefined ? {} : { pvDriver: csi.driver }),
+        ...(csi.volumeHandle === undefined ? {} : { volumeHandle: csi.volumeHandle }),
+        pvClaimRefMatches: ref.namespace === ns && ref.name === claim && uid !== undefined && ref.uid === uid,
+    };
+}
+
+export async function restoredDisk(lab: DiskLab, ns: string, claim: string): Promise<RestoredDisk> {
     const pvc = await lab.getJson('persistentvolumeclaims', ns, claim);
-    const spec = pvc?.spec as { dataSource?: { kind?: string; name?: string }; volumeName?: string } | undefined;
-    const src = spec?.dataSource;
-    const out: RestoredDisk = { claim, pvClaimRefMatches: false, createVolume: [] };
+    const spec = (pvc?.spec ?? {}) as { dataSource?: { kind?: string; name?: string }; volumeName?: string };
+    const src = spec.dataSource;
     const phase = (pvc?.status as { phase?: string } | undefined)?.phase;
-    if (phase !== undefined) out.phase = phase;
-    if (src !== undefined) out.dataSource = `${src.kind ?? '?'} ${src.name ?? '?'}`;
-    if (src?.kind === 'VolumeSnapshot' && src.name !== undefined) {
-        const vs = await lab.getJson('volumesnapshots.snapshot.storage.k8s.io', ns, src.name);
-        const content = (vs?.status as { boundVolumeSnapshotContentName?: string } | undefined)?.boundVolumeSnapshotContentName;
-        const vsc = content === undefined ? undefined : await lab.getJson('volumesnapshotcontents.snapshot.storage.k8s.io', '', content);
-        const handle =
-            (vsc?.status as { snapshotHandle?: string } | undefined)?.snapshotHandle ?? (vsc?.spec as { source?: { snapshotHandle?: string } } | undefined)?.source?.snapshotHandle;
-        if (handle !== undefined) out.snapshotHandle = handle;
-    }
-    if (spec?.volumeName !== undefined && spec.volumeName !== '') {
-        out.pv = spec.volumeName;
-        const pv = await lab.getJson('persistentvolumes', '', spec.volumeName);
-        const pvSpec = pv?.spec as { csi?: { driver?: string; volumeHandle?: string }; claimRef?: { namespace?: string; name?: string; uid?: string } } | undefined;
-        if (pvSpec?.csi?.driver !== undefined) out.pvDriver = pvSpec.csi.driver;
-        if (pvSpec?.csi?.volumeHandle !== undefined) out.volumeHandle = pvSpec.csi.volumeHandle;
-        const ref = pvSpec?.claimRef;
-        out.pvClaimRefMatches = ref?.namespace === ns && ref.name === claim && ref.uid === pvc?.metadata?.uid;
-        const csi = lab.state.csi;
-        if (csi !== undefined) {
-            for (const c of mockCalls(csi, 'CreateVolume')) {
-                if (c.request['name'] !== spec.volumeName) continue;
-                const snap = (c.request['volume_content_source'] as { Type?: { Snapshot?: { snapshot_id?: string } } } | undefined)?.Type?.Snapshot?.snapshot_id;
-                const vol = (c.response?.['volume'] as { volume_id?: string } | undefined)?.volume_id;
-                out.createVolume.push({ ...(snap === undefined ? {} : { fromSnapshot: snap }), ...(vol === undefined ? {} : { volumeId: vol }), error: c.error });
-            }
-        }
-    }
-    return out;
+    const handle = src?.kind === 'VolumeSnapshot' && src.name !== undefined ? await snapshotHandleOf(lab, ns, src.name) : undefined;
+    const out: RestoredDisk = {
+        claim,
+        ...(phase === undefined ? {} : { phase }),
+        ...(src === undefined ? {} : { dataSource: `${src.kind ?? '?'} ${src.name ?? '?'}` }),
+        ...(handle === undefined ? {} : { snapshotHandle: handle }),
+        pvClaimRefMatches: false,
+        createVolume: [],
+    };
+    const pvName = spec.volumeName ?? '';
+    if (pvName === '') return out;
+    const pv = await lab.getJson('persistentvolumes', '', pvName);
+    return { ...out, pv: pvName, ...pvFacts(pv, ns, claim, pvc?.metadata?.uid), createVolume: createVolumeCalls(lab.state.csi, pvName) };
 }

@@ -156,10 +156,16 @@ async function demo(lab: Lab): Promise<void> {
             for (const claim of t.claims) {
                 const d = await restoredDisk(lab, NS, claim);
                 const cut = t.snapshots.find((x) => x.pvc === claim)?.snapshotHandle;
-                const calls = [...new Set(d.createVolume.map((c) => `CreateVolume(from snapshot ${c.fromSnapshot ?? '-'}) -> volume ${c.volumeId ?? '-'}${c.error ? ` error ${c.error}` : ''}`))];
+                const calls = [
+                    ...new Set(
+                        d.createVolume.map((c) => `CreateVolume(from snapshot ${c.fromSnapshot ?? '-'}) -> volume ${c.volumeId ?? '-'}${c.error ? ` error ${c.error}` : ''}`),
+                    ),
+                ];
                 if (d.phase !== 'Bound') unbound++;
                 out(`  ${t.vm}/${claim}: PVC ${d.phase ?? '?'}, dataSource ${d.dataSource ?? '-'}`);
-                out(`      snapshot handle at backup ${cut ?? '-'}, of the restored snapshot ${d.snapshotHandle ?? '-'}${cut !== undefined && cut === d.snapshotHandle ? ' (same)' : ''}`);
+                out(
+                    `      snapshot handle at backup ${cut ?? '-'}, of the restored snapshot ${d.snapshotHandle ?? '-'}${cut !== undefined && cut === d.snapshotHandle ? ' (same)' : ''}`,
+                );
                 out(`      driver: ${calls.length === 0 ? 'no CreateVolume for this claim' : calls.join('; ')}`);
                 out(`      PV ${d.pv ?? '-'} (${d.pvDriver ?? '-'}, volumeHandle ${d.volumeHandle ?? '-'}, claimRef ${d.pvClaimRefMatches ? 'this claim' : 'NOT this claim'})`);
             }

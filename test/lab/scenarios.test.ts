@@ -224,9 +224,9 @@ const CHECKS: Check[] = [
                     snapshotHandle: d.snapshotHandle,
                     pv: { driver: d.pvDriver, claimRefMatches: d.pvClaimRefMatches, named: d.pv?.startsWith('pvc-') },
                     // csi-provisioner may repeat an idempotent CreateVolume: the distinct calls count.
-                    createVolume: [...new Set(d.createVolume.map((c) => JSON.stringify({ fromSnapshot: c.fromSnapshot, isPvHandle: c.volumeId === d.volumeHandle, error: c.error })))].map(
-                        (j) => JSON.parse(j) as unknown,
-                    ),
+                    createVolume: [
+                        ...new Set(d.createVolume.map((c) => JSON.stringify({ fromSnapshot: c.fromSnapshot, isPvHandle: c.volumeId === d.volumeHandle, error: c.error }))),
+                    ].map((j) => JSON.parse(j) as unknown),
                 }));
             expect(got).toEqual(
                 disks.map((claim) => ({
