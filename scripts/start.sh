@@ -11,6 +11,10 @@ bash scripts/setup.sh
 export PATH="$REPO/node_modules/.bin:$PATH"
 KVP_TOOLS_DIR=$(bash scripts/build-go-tools.sh | tail -1)
 export KVP_TOOLS_DIR
+# csi-provisioner and kube-controller-manager (restored claims provisioned from their snapshots):
+# their own cache key, see docs/decisions/021-lab-provisioning.md.
+KVP_PV_TOOLS_DIR=$(bash scripts/build-go-tools-pv.sh | tail -1)
+export KVP_PV_TOOLS_DIR
 mkdir -p build/demo
 esbuild test/lab/demo.ts --bundle --platform=node --packages=external \
   --outfile=build/demo/demo.cjs --log-level=warning

@@ -16,6 +16,8 @@ bash scripts/setup.sh || { echo "setup failed"; echo "tests: 0 passed, 1 failed"
 export PATH="$REPO/node_modules/.bin:$PATH"
 TOOLS=$(bash scripts/build-go-tools.sh | tail -1) || { echo "building the Go test tools failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 export KVP_TOOLS_DIR="$TOOLS"
+PV_TOOLS=$(bash scripts/build-go-tools-pv.sh | tail -1) || { echo "building the Go provisioning tools failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+export KVP_PV_TOOLS_DIR="$PV_TOOLS"
 
 passed=0
 failed=0

@@ -19,6 +19,8 @@ export interface DiskSnapshot {
     cutAtNs?: bigint;
     readyToUse?: boolean;
     content?: string;
+    /** The driver's id of the snapshot (the content's status.snapshotHandle). */
+    snapshotHandle?: string;
 }
 
 export interface VmTimeline {
@@ -115,7 +117,8 @@ export function vmTimelines(files: ReadonlyMap<string, unknown>, events: readonl
             const st = s.obj.status as { boundVolumeSnapshotContentName?: string; readyToUse?: boolean } | undefined;
             const content = st?.boundVolumeSnapshotContentName;
             const vsc = content === undefined ? undefined : contents.get(content);
-            const ct = (vsc?.status as { creationTime?: number | string } | undefined)?.creationTime;
+            const vscStatus = vsc?.status as { creationTime?: number | string; snapshotHandle?: string } | undefined;
+            const ct = vscStatus?.creationTime;
             const cutAtNs = ct === undefined ? undefined : BigInt(ct);
             snapshots.push({
                 pvc,
@@ -124,6 +127,7 @@ export function vmTimelines(files: ReadonlyMap<string, unknown>, events: readonl
                 ...(cutAtNs === undefined ? {} : { cutAtNs, cutAt: nsToIso(cutAtNs) }),
                 ...(st?.readyToUse === undefined ? {} : { readyToUse: st.readyToUse }),
                 ...(content === undefined ? {} : { content }),
+                ...(vscStatus?.snapshotHandle === undefined ? {} : { snapshotHandle: vscStatus.snapshotHandle }),
             });
         }
         snapshots.sort((a, b) => a.pvc.localeCompare(b.pvc));

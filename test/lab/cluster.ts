@@ -12,8 +12,12 @@
  *    runs unchanged and is recorded (cluster-virt-freezer.sh; FreezerRecorder reads and steers it).
  *  - snapshot-controller and csi-snapshotter (external-snapshotter) with the csi-test mock CSI driver
  *    behind the sidecar, registered under the samples' driver name; a VolumeSnapshotClass labelled for
- *    Velero and the samples' StorageClass for that driver (WaitForFirstConsumer: restored claims wait for
- *    a consumer; no provisioner runs, docs/decisions/010-lab-controllers.md).
+ *    Velero and the samples' StorageClass for that driver.
+ *  - with the provisioning tools (scripts/build-go-tools-pv.sh): csi-provisioner (external-provisioner)
+ *    on the same driver socket and kube-controller-manager running only its PersistentVolume binder, so
+ *    restored claims are provisioned from their VolumeSnapshot (the mock driver's CreateVolume with the
+ *    snapshot as content source) and bound. The StorageClass is then Immediate, else WaitForFirstConsumer
+ *    (docs/decisions/021-lab-provisioning.md).
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,6 +51,44 @@ export interface CsiState {
     storageClass: string;
     snapshotClass: string;
     socket: string;
+    /** The mock driver's log: one `gRPCCall: {json}` line per CSI call (mockCalls reads it). */
+    driverLog?: string;
+    /** csi-provisioner and the PV binder run: restored claims are provisioned from their snapshots. */
+    provisioning?: boolean;
+    /** volumeBindingMode of `storageClass`. */
+    bindingMode?: 'Immediate' | 'WaitForFirstConsumer';
+}
+
+/** One CSI call as the mock driver logged it (request and response as protobuf JSON, snake_case). */
+export interface MockCsiCall {
+    method: string;
+    request: Record<string, unknown>;
+    response: Record<string, unknown> | null;
+    error: string;
+}
+
+/** Every CSI call the mock driver logged so far (optionally only those whose method ends with `method`). */
+export function mockCalls(csi: CsiState, method?: string): MockCsiCall[] {
+    if (csi.driverLog === undefined || !existsSync(csi.driverLog)) return [];
+    const calls: MockCsiCall[] = [];
+    for (const line of readFileSync(csi.driverLog, 'utf8').split('\n')) {
+        const i = line.indexOf('gRPCCall: {');
+        if (i < 0) continue;
+        try {
+            const c = JSON.parse(line.slice(i + 'gRPCCall: '.length)) as {
+                Method?: string;
+                Request?: Record<string, unknown>;
+                Response?: Record<string, unknown> | null;
+                Error?: string;
+            };
+            const m = c.Method ?? '';
+            if (method !== undefined && !m.endsWith(`/${method}`)) continue;
+            calls.push({ method: m, request: c.Request ?? {}, response: c.Response ?? null, error: c.Error ?? '' });
+        } catch {
+            // a line cut by a concurrent write: the next read sees it whole
+        }
+    }
+    return calls;
 }
 
 /** One line of the recorder's log. */
@@ -257,14 +299,17 @@ export async function startKwok(lab: ClusterLab, opts: { port: number; logDir: s
 
 /**
  * Starts the CSI driver (csi-test mock driver, named CSI_DRIVER), the csi-snapshotter sidecar on its
- * socket and the snapshot-controller, and applies the StorageClass and the VolumeSnapshotClass.
+ * socket and the snapshot-controller, and applies the StorageClass and the VolumeSnapshotClass. With
+ * `pvToolsDir` (scripts/build-go-tools-pv.sh) also csi-provisioner on the same socket and
+ * kube-controller-manager with only the PersistentVolume binder, and the StorageClass is Immediate.
  */
-export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promise<CsiState> {
+export async function startCsi(lab: ClusterLab, opts: { logDir: string; pvToolsDir?: string | undefined }): Promise<CsiState> {
     const bin = (n: string): string => join(lab.state.toolsDir, 'bin', n);
     const dir = join(lab.workDir, 'csi');
     mkdirSync(dir, { recursive: true });
     const socket = join(dir, 'csi.sock');
-    startDaemon(lab.state.registry, 'csi-mock-driver', bin('mock-driver'), [`--name=${CSI_DRIVER}`], join(opts.logDir, 'csi-mock-driver.log'), {
+    const driverLog = join(opts.logDir, 'csi-mock-driver.log');
+    startDaemon(lab.state.registry, 'csi-mock-driver', bin('mock-driver'), [`--name=${CSI_DRIVER}`], driverLog, {
         ...process.env,
         CSI_ENDPOINT: `unix://${socket}`,
     });
@@ -283,6 +328,35 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promi
         [`--kubeconfig=${lab.kubeconfig}`, '--leader-election=false', '--v=3'],
         join(opts.logDir, 'snapshot-controller.log'),
     );
+    const provisioning = opts.pvToolsDir !== undefined;
+    if (opts.pvToolsDir !== undefined) {
+        const pvBin = (n: string): string => join(opts.pvToolsDir ?? '', 'bin', n);
+        startDaemon(
+            lab.state.registry,
+            'csi-provisioner',
+            pvBin('csi-provisioner'),
+            [`--kubeconfig=${lab.kubeconfig}`, `--csi-address=${socket}`, '--leader-election=false', '--timeout=30s', '--retry-interval-max=5s', '--v=3'],
+            join(opts.logDir, 'csi-provisioner.log'),
+        );
+        // Only the PersistentVolume binder: it marks unbound claims of an Immediate class for the
+        // external provisioner and binds claim and volume. No other controller runs (the lab's
+        // deleteNamespace does the namespace controller's and the garbage collector's work).
+        startDaemon(
+            lab.state.registry,
+            'kube-controller-manager',
+            pvBin('kube-controller-manager'),
+            [
+                `--kubeconfig=${lab.kubeconfig}`,
+                '--controllers=persistentvolume-binder-controller',
+                '--leader-elect=false',
+                '--secure-port=0',
+                '--pvclaimbinder-sync-period=2s',
+                '--v=2',
+            ],
+            join(opts.logDir, 'kube-controller-manager.log'),
+        );
+    }
+    const bindingMode = provisioning ? 'Immediate' : 'WaitForFirstConsumer';
     await lab.apply([
         {
             apiVersion: 'storage.k8s.io/v1',
@@ -290,10 +364,12 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promi
             metadata: { name: STORAGE_CLASS },
             provisioner: CSI_DRIVER,
             reclaimPolicy: 'Delete',
-            // WaitForFirstConsumer: a restored claim (data source: its VolumeSnapshot) waits for its
-            // consumer, as with many CSI drivers, and Velero's restore finalizer does not wait for it to
-            // bind (with Immediate it waits up to --resource-timeout for a provisioner the lab lacks).
-            volumeBindingMode: 'WaitForFirstConsumer',
+            // With the provisioner: Immediate (as Rook's RBD class), so a restored claim (data source:
+            // its VolumeSnapshot) is provisioned from the snapshot and bound at once, and Velero's restore
+            // finalizer waits for that binding before the restore is Completed. Without it:
+            // WaitForFirstConsumer, which Velero does not wait for (with Immediate and no provisioner the
+            // restore sat in Finalizing until --resource-timeout). docs/decisions/021-lab-provisioning.md.
+            volumeBindingMode: bindingMode,
             allowVolumeExpansion: true,
         },
         {
@@ -304,5 +380,79 @@ export async function startCsi(lab: ClusterLab, opts: { logDir: string }): Promi
             deletionPolicy: 'Delete',
         },
     ]);
-    return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket };
+    return { driver: CSI_DRIVER, storageClass: STORAGE_CLASS, snapshotClass: SNAPSHOT_CLASS, socket, driverLog, provisioning, bindingMode };
+}
+
+/**
+ * Where a restored claim's volume came from, from the objects and the mock driver's log: the claim's
+ * phase and data source, the VolumeSnapshot's content and its snapshot handle, the PersistentVolume it
+ * is bound to and that volume's handle, and the driver's CreateVolume calls for that volume (csi-provisioner
+ * names the CSI volume after the PV): their content source and the volume id the driver answered.
+ */
+export interface RestoredDisk {
+    claim: string;
+    phase?: string;
+    dataSource?: string;
+    snapshotHandle?: string;
+    pv?: string;
+    pvDriver?: string;
+    volumeHandle?: string;
+    /** The PV's claimRef points at this claim (namespace, name and uid). */
+    pvClaimRefMatches: boolean;
+    createVolume: { fromSnapshot?: string; volumeId?: string; error: string }[];
+}
+
+type DiskLab = Pick<ClusterLab, 'getJson'> & { state: { csi?: CsiState } };
+
+/** The snapshot handle behind a VolumeSnapshot: its bound content's status (or, pre-provisioned, spec) handle. */
+async function snapshotHandleOf(lab: DiskLab, ns: string, volumeSnapshot: string): Promise<string | undefined> {
+    const vs = await lab.getJson('volumesnapshots.snapshot.storage.k8s.io', ns, volumeSnapshot);
+    const content = (vs?.status as { boundVolumeSnapshotContentName?: string } | undefined)?.boundVolumeSnapshotContentName;
+    if (content === undefined) return undefined;
+    const vsc = await lab.getJson('volumesnapshotcontents.snapshot.storage.k8s.io', '', content);
+    return (vsc?.status as { snapshotHandle?: string } | undefined)?.snapshotHandle ?? (vsc?.spec as { source?: { snapshotHandle?: string } } | undefined)?.source?.snapshotHandle;
+}
+
+/** The driver's CreateVolume calls for the CSI volume named `name` (csi-provisioner names it after the PV). */
+function createVolumeCalls(csi: CsiState | undefined, name: string): RestoredDisk['createVolume'] {
+    if (csi === undefined) return [];
+    return mockCalls(csi, 'CreateVolume')
+        .filter((c) => c.request['name'] === name)
+        .map((c) => {
+            const snap = (c.request['volume_content_source'] as { Type?: { Snapshot?: { snapshot_id?: string } } } | undefined)?.Type?.Snapshot?.snapshot_id;
+            const vol = (c.response?.['volume'] as { volume_id?: string } | undefined)?.volume_id;
+            return { ...(snap === undefined ? {} : { fromSnapshot: snap }), ...(vol === undefined ? {} : { volumeId: vol }), error: c.error };
+        });
+}
+
+/** What a PersistentVolume says about the claim it is bound to. */
+function pvFacts(pv: KubeObject | undefined, ns: string, claim: string, uid: string | undefined): Pick<RestoredDisk, 'pvDriver' | 'volumeHandle' | 'pvClaimRefMatches'> {
+    const spec = (pv?.spec ?? {}) as { csi?: { driver?: string; volumeHandle?: string }; claimRef?: { namespace?: string; name?: string; uid?: string } };
+    const csi = spec.csi ?? {};
+    const ref = spec.claimRef ?? {};
+    return {
+        ...(csi.driver === undefined ? {} : { pvDriver: csi.driver }),
+        ...(csi.volumeHandle === undefined ? {} : { volumeHandle: csi.volumeHandle }),
+        pvClaimRefMatches: ref.namespace === ns && ref.name === claim && uid !== undefined && ref.uid === uid,
+    };
+}
+
+export async function restoredDisk(lab: DiskLab, ns: string, claim: string): Promise<RestoredDisk> {
+    const pvc = await lab.getJson('persistentvolumeclaims', ns, claim);
+    const spec = (pvc?.spec ?? {}) as { dataSource?: { kind?: string; name?: string }; volumeName?: string };
+    const src = spec.dataSource;
+    const phase = (pvc?.status as { phase?: string } | undefined)?.phase;
+    const handle = src?.kind === 'VolumeSnapshot' && src.name !== undefined ? await snapshotHandleOf(lab, ns, src.name) : undefined;
+    const out: RestoredDisk = {
+        claim,
+        ...(phase === undefined ? {} : { phase }),
+        ...(src === undefined ? {} : { dataSource: `${src.kind ?? '?'} ${src.name ?? '?'}` }),
+        ...(handle === undefined ? {} : { snapshotHandle: handle }),
+        pvClaimRefMatches: false,
+        createVolume: [],
+    };
+    const pvName = spec.volumeName ?? '';
+    if (pvName === '') return out;
+    const pv = await lab.getJson('persistentvolumes', '', pvName);
+    return { ...out, pv: pvName, ...pvFacts(pv, ns, claim, pvc?.metadata?.uid), createVolume: createVolumeCalls(lab.state.csi, pvName) };
 }

@@ -13,6 +13,7 @@ import type { KubeObject } from '../../src/kube/object';
 import { pluginLogLines, REPO, startLab, type Lab } from './lab';
 import { createVmScenario } from './simulate';
 import { orderingViolations, vmTimelines, type VmTimeline } from './cluster-timeline';
+import { restoredDisk } from './cluster';
 
 const NS = 'demo';
 const BACKUP = 'demo';
@@ -147,7 +148,31 @@ async function demo(lab: Lab): Promise<void> {
     if (csi) out((await lab.kubectl(['get', 'volumesnapshot,volumesnapshotcontent', '-n', NS])).trimEnd());
     out('  (no KubeVirt or CDI controllers here, see docs/decisions/010-lab-controllers.md: VMs get no status,');
     out('  DVs no phase; on a cluster they resume)');
-    heading('10. per VM on restore: what CDI adopts instead of importing again');
+    const provisioning = lab.state.csi?.provisioning === true;
+    if (provisioning) {
+        heading('10. per disk on restore: provisioned from its VolumeSnapshot (csi-provisioner, PV binder, mock CSI driver)');
+        let unbound = 0;
+        for (const t of timelines) {
+            for (const claim of t.claims) {
+                const d = await restoredDisk(lab, NS, claim);
+                const cut = t.snapshots.find((x) => x.pvc === claim)?.snapshotHandle;
+                const calls = [
+                    ...new Set(
+                        d.createVolume.map((c) => `CreateVolume(from snapshot ${c.fromSnapshot ?? '-'}) -> volume ${c.volumeId ?? '-'}${c.error ? ` error ${c.error}` : ''}`),
+                    ),
+                ];
+                if (d.phase !== 'Bound') unbound++;
+                out(`  ${t.vm}/${claim}: PVC ${d.phase ?? '?'}, dataSource ${d.dataSource ?? '-'}`);
+                out(
+                    `      snapshot handle at backup ${cut ?? '-'}, of the restored snapshot ${d.snapshotHandle ?? '-'}${cut !== undefined && cut === d.snapshotHandle ? ' (same)' : ''}`,
+                );
+                out(`      driver: ${calls.length === 0 ? 'no CreateVolume for this claim' : calls.join('; ')}`);
+                out(`      PV ${d.pv ?? '-'} (${d.pvDriver ?? '-'}, volumeHandle ${d.volumeHandle ?? '-'}, claimRef ${d.pvClaimRefMatches ? 'this claim' : 'NOT this claim'})`);
+            }
+        }
+        if (unbound > 0) out(`  ${unbound} restored claim(s) not Bound: see build/demo/logs/csi-provisioner.log and kube-controller-manager.log`);
+    }
+    heading(`${provisioning ? '11' : '10'}. per VM on restore: what CDI adopts instead of importing again`);
     for (const t of timelines) {
         const marks: string[] = [];
         for (const claim of t.claims) {
@@ -168,10 +193,10 @@ async function demo(lab: Lab): Promise<void> {
         out(`  ${t.vm}: ${marks.length === 0 ? 'no disks' : ''}`);
         for (const m of marks) out(`      ${m}`);
     }
-    if (csi) {
+    if (csi && !provisioning) {
         out('  Closing note: the restored claims carry their VolumeSnapshot as data source and wait, Pending, for');
         out('  their first consumer (StorageClass WaitForFirstConsumer). Binding them needs a provisioner (and the');
-        out('  PV binder); the lab runs none, and no KubeVirt starts the VMs that would consume them.');
+        out('  PV binder): run with the provisioning tools (scripts/build-go-tools-pv.sh) to see them bound.');
     }
     out('  Adoption: each restored DataVolume carries cdi.kubevirt.io/storage.prePopulated and its claim');
     out('  cdi.kubevirt.io/storage.populatedFor, which is what makes CDI adopt the volume instead of importing');

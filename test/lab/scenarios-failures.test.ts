@@ -28,10 +28,10 @@ const VM = 'test-vm-with-pvc';
 const UNSERVED_DRIVER = 'unserved.csi.kvp-lab.example.com';
 const UNSERVED_CLASS = 'kvp-lab-unserved';
 
-/** This file's own full lab (kwok, CSI machinery): the shared lab of the other suites runs without. */
+/** This file's own full lab (kwok, CSI machinery; no provisioner: nothing here restores): the shared lab of the other suites runs without. */
 let lab: Lab;
 beforeAll(async () => {
-    lab = await startLab({ logDir: join(REPO, 'build', 'lab', 'logs-failures') });
+    lab = await startLab({ logDir: join(REPO, 'build', 'lab', 'logs-failures'), provisioner: false });
 }, 300_000);
 afterAll(async () => {
     await lab.stop();

@@ -30,7 +30,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { KubeObject } from '../../src/kube/object';
-import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, REPO, startLab, toolsDir, type Lab } from './lab';
+import { connectLab, DEFAULT_PLUGIN_BINARY, pluginLogLines, pvToolsDir, REPO, startLab, toolsDir, type Lab } from './lab';
+import { CSI_DRIVER } from './cluster';
 import { orderingViolations } from './cluster-timeline';
 import {
     SCENARIOS,
@@ -59,6 +60,8 @@ const LAB_KWOK = !EXISTING && existsSync(join(TOOLS_BIN, 'kwok'));
 const HOOKS_RUN = EXISTING || LAB_KWOK;
 /** The local lab takes CSI snapshots (snapshot-controller, csi-snapshotter, mock driver). */
 const LAB_CSI = !EXISTING && existsSync(join(TOOLS_BIN, 'snapshot-controller'));
+/** With CSI: csi-provisioner and the PV binder run, restored claims are provisioned from their snapshots. */
+const LAB_PROVISIONING = LAB_CSI && existsSync(join(pvToolsDir(), 'bin', 'csi-provisioner'));
 const STAMP = Date.now().toString(36);
 const RESTORE_LABEL = 'velero.io/restore-name';
 const VMI_GVK = 'kubevirt.io/v1/VirtualMachineInstance';
@@ -199,6 +202,42 @@ const CHECKS: Check[] = [
             const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
             expect(t?.snapshots.length ?? 0).toBeGreaterThan(0);
             expect(t === undefined ? ['no timeline'] : orderingViolations(t)).toEqual([]);
+        },
+    },
+    {
+        name: () =>
+            'every restored disk is a Bound PVC provisioned from its VolumeSnapshot: the driver created the volume from the snapshot cut at backup, and the PV holds that volume',
+        applies: (s) => LAB_PROVISIONING && s.dataVolumes.length > 0,
+        verify: (s, r) => {
+            const t = r.timelines.find((x) => x.vm === (s.vm?.name ?? s.vmi?.name));
+            const disks = [...(t?.claims ?? [])].sort();
+            const cut = new Map((t?.snapshots ?? []).map((x) => [x.pvc, x.snapshotHandle]));
+            expect(disks.length).toBeGreaterThan(0);
+            expect([...cut.values()].every((h) => typeof h === 'string' && h !== '')).toBe(true);
+            const got = r.restoredDisks
+                .filter((d) => disks.includes(d.claim))
+                .sort((a, b) => a.claim.localeCompare(b.claim))
+                .map((d) => ({
+                    claim: d.claim,
+                    phase: d.phase,
+                    dataSource: d.dataSource?.split(' ')[0],
+                    snapshotHandle: d.snapshotHandle,
+                    pv: { driver: d.pvDriver, claimRefMatches: d.pvClaimRefMatches, named: d.pv?.startsWith('pvc-') },
+                    // csi-provisioner may repeat an idempotent CreateVolume: the distinct calls count.
+                    createVolume: [
+                        ...new Set(d.createVolume.map((c) => JSON.stringify({ fromSnapshot: c.fromSnapshot, isPvHandle: c.volumeId === d.volumeHandle, error: c.error }))),
+                    ].map((j) => JSON.parse(j) as unknown),
+                }));
+            expect(got).toEqual(
+                disks.map((claim) => ({
+                    claim,
+                    phase: 'Bound',
+                    dataSource: 'VolumeSnapshot',
+                    snapshotHandle: cut.get(claim),
+                    pv: { driver: CSI_DRIVER, claimRefMatches: true, named: true },
+                    createVolume: [{ fromSnapshot: cut.get(claim), isPvHandle: true, error: '' }],
+                })),
+            );
         },
     },
     {

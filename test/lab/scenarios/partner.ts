@@ -17,7 +17,7 @@ import { build } from 'esbuild';
 import type { KubeObject } from '../../../src/kube/object';
 import { BSL_BUCKET, REPO, type Lab, type RestoreResults } from '../lab';
 import { createVmScenario, loadSample } from '../simulate';
-import type { FreezerEvent } from '../cluster';
+import { restoredDisk, type FreezerEvent, type RestoredDisk } from '../cluster';
 import { vmTimelines, type VmTimeline } from '../cluster-timeline';
 
 // ---- the table --------------------------------------------------------------------------------------
@@ -203,6 +203,11 @@ export interface Run {
     resourceList: Record<string, string[]>;
     /** Everything in the namespace after the restore (and, on a real cluster, after the controllers acted). */
     after: KubeObject[];
+    /**
+     * Local lab with the provisioner: per disk of every VM in the backup, where its restored volume came
+     * from (claim phase and data source, the PV and its handle, the driver's CreateVolume calls).
+     */
+    restoredDisks: RestoredDisk[];
 }
 
 /** Kinds listed after the restore (kubectl resource names). */
@@ -267,6 +272,16 @@ export async function runScenario(lab: Lab, s: Scenario, names: RunNames): Promi
     const restoreResults = await lab.restoreResults(restore);
     const resourceList = await restoredResourceList(lab, restore);
     await settle(lab, s, ns, 'restored');
+    const restoredDisks: RestoredDisk[] = [];
+    if (lab.state.csi?.provisioning === true) {
+        const claims = timelines.flatMap((t) => t.claims);
+        // Velero's restore finalizer waits for the claims it restored from snapshots to bind; this wait only
+        // bounds a slow binder (the check then reports the phase it saw).
+        await lab
+            .waitFor(async () => (await Promise.all(claims.map((c) => restoredDisk(lab, ns, c)))).every((d) => d.phase === 'Bound'), 60_000, `restored claims of ${ns} Bound`)
+            .catch(() => undefined);
+        for (const c of claims) restoredDisks.push(await restoredDisk(lab, ns, c));
+    }
     const after = (JSON.parse(await lab.kubectl(['get', AFTER_RESOURCES.join(','), '-n', ns, '-o', 'json'])) as { items?: KubeObject[] }).items ?? [];
 
     return {
@@ -287,6 +302,7 @@ export async function runScenario(lab: Lab, s: Scenario, names: RunNames): Promi
         restoreResults,
         resourceList,
         after,
+        restoredDisks,
     };
 }
 
