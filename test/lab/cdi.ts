@@ -7,6 +7,8 @@
  *    (CDIConfig, StorageProfile, DataImportCron, ObjectTransfer, the volume populator sources, ...;
  *    the main lab installs only DataVolume and DataSource);
  *  - its namespace `cdi` (leader election lease, its ConfigMaps and Secrets cache);
+ *  - a CDI CR `cdi` with an empty spec: without one the import controller makes no importer pod
+ *    ("no active CDI"), which the test's control case needs; adoption itself does not read it;
  *  - the five image/service environment variables it refuses to start without; the values name
  *    images that are never pulled (nothing here creates an importer, cloner or upload pod, and the
  *    test asserts that no such pod appears);
@@ -67,7 +69,12 @@ export async function startCdiController(lab: Lab, tools: string, logDir: string
             100,
         );
     }
-    await lab.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: CDI_NAMESPACE } } as KubeObject]);
+    // The CDI CR (what CDI's operator is installed with; empty spec = defaults): the import controller
+    // refuses to make an importer pod without an active one ("no active CDI"). Adoption does not read it.
+    await lab.apply([
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CDI_NAMESPACE } } as KubeObject,
+        { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'CDI', metadata: { name: 'cdi' }, spec: {} } as KubeObject,
+    ]);
 
     const dir = join(lab.workDir, 'cdi');
     const keys = join(dir, 'token-keys');
