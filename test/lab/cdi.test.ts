@@ -39,7 +39,7 @@ interface DvStatus {
 }
 
 function dvStatus(dv: KubeObject | undefined): DvStatus {
-    return (dv?.status ?? {}) as DvStatus;
+    return dv?.status ?? {};
 }
 
 function controllerOwner(obj: KubeObject | undefined): { kind?: string; name?: string; uid?: string; controller?: boolean } | undefined {
@@ -138,7 +138,7 @@ describeCdi('cdi-controller (real, CDI v1.65.0) on restored DataVolumes', () => 
     it.each(CASES.map((c, i) => [c.behaviour, c, i] as const))('%s', async (_b, c, i) => {
         const ns = `cdi-case-${i}-${STAMP}`;
         const name = 'disk';
-        await lab.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } as KubeObject]);
+        await lab.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }]);
         const pvcAnn = c.pvcAnnotations(name);
         if (Object.keys(pvcAnn).length > 0) {
             await lab.create({
@@ -146,8 +146,12 @@ describeCdi('cdi-controller (real, CDI v1.65.0) on restored DataVolumes', () => 
                 kind: 'PersistentVolumeClaim',
                 metadata: { name, namespace: ns, annotations: pvcAnn },
                 spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Mi' } }, storageClassName: CLASS, volumeMode: 'Filesystem' },
-            } as KubeObject);
-            await lab.waitFor(async () => ((await lab.getJson('persistentvolumeclaims', ns, name))?.status as { phase?: string } | undefined)?.phase === 'Bound', 60_000, `claim ${ns}/${name} Bound`);
+            });
+            await lab.waitFor(
+                async () => ((await lab.getJson('persistentvolumeclaims', ns, name))?.status as { phase?: string } | undefined)?.phase === 'Bound',
+                60_000,
+                `claim ${ns}/${name} Bound`,
+            );
         }
         await lab.create({
             apiVersion: 'cdi.kubevirt.io/v1beta1',
@@ -157,7 +161,7 @@ describeCdi('cdi-controller (real, CDI v1.65.0) on restored DataVolumes', () => 
                 source: { http: { url: 'http://kvp-lab.invalid/disk.img' } },
                 storage: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Mi' } }, storageClassName: CLASS },
             },
-        } as KubeObject);
+        });
         await lab.waitFor(
             async () => {
                 const dv = await lab.getJson('datavolumes.cdi.kubevirt.io', ns, name);

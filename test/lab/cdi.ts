@@ -21,8 +21,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { KubeObject } from '../../src/kube/object';
-import { REPO, parseYamlObjects, type Lab } from './lab';
+import { parseYamlObjects, type Lab } from './lab';
 import { startDaemon } from './proc';
 
 /** The namespace cdi-controller runs in (its default when no service account namespace file exists). */
@@ -39,12 +38,6 @@ export function cdiToolsDir(): string | undefined {
     const env = process.env['KVP_CDI_TOOLS_DIR'];
     if (env === undefined || env === '') return undefined;
     return existsSync(join(env, '.complete')) ? env : undefined;
-}
-
-/** Builds (if needed) and returns the CDI tools' cache directory. */
-export function buildCdiTools(): string {
-    const out = execFileSync('bash', [join(REPO, 'scripts', 'build-go-tools-cdi.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    return out.trim().split('\n').pop() ?? '';
 }
 
 export interface CdiController {
@@ -72,8 +65,8 @@ export async function startCdiController(lab: Lab, tools: string, logDir: string
     // The CDI CR (what CDI's operator is installed with; empty spec = defaults): the import controller
     // refuses to make an importer pod without an active one ("no active CDI"). Adoption does not read it.
     await lab.apply([
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CDI_NAMESPACE } } as KubeObject,
-        { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'CDI', metadata: { name: 'cdi' }, spec: {} } as KubeObject,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: CDI_NAMESPACE } },
+        { apiVersion: 'cdi.kubevirt.io/v1beta1', kind: 'CDI', metadata: { name: 'cdi' }, spec: {} },
     ]);
 
     const dir = join(lab.workDir, 'cdi');
