@@ -18,6 +18,8 @@ TOOLS=$(bash scripts/build-go-tools.sh | tail -1) || { echo "building the Go tes
 export KVP_TOOLS_DIR="$TOOLS"
 PV_TOOLS=$(bash scripts/build-go-tools-pv.sh | tail -1) || { echo "building the Go provisioning tools failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
 export KVP_PV_TOOLS_DIR="$PV_TOOLS"
+CDI_TOOLS=$(bash scripts/build-go-tools-cdi.sh | tail -1) || { echo "building cdi-controller failed"; echo "tests: 0 passed, 1 failed"; exit 1; }
+export KVP_CDI_TOOLS_DIR="$CDI_TOOLS"
 
 passed=0
 failed=0
